@@ -1,0 +1,134 @@
+import * as v from "valibot";
+import { DEFAULT_MAX_DATA_BYTES } from "./envelope.ts";
+import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
+import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "./ttl.ts";
+
+/** Thrown by `parseEnvWith` with every bad variable listed. */
+export class EnvError extends Error {
+  readonly problems: FieldError[];
+  constructor(problems: FieldError[], message: string) {
+    super(message);
+    this.name = "EnvError";
+    this.problems = problems;
+  }
+}
+
+type EnvSource = Record<string, string | undefined>;
+
+/** Parses an environment with a schema, reporting every bad variable at once in one message. */
+export function parseEnvWith<const S extends v.GenericSchema<EnvSource, unknown>>(
+  schema: S,
+  source: EnvSource,
+): v.InferOutput<S> {
+  const blanked: EnvSource = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== undefined && value.trim() !== "") blanked[key] = value;
+  }
+  const result = v.safeParse(schema, blanked);
+  if (result.success) return result.output;
+  throw new EnvError(toFieldErrors(result.issues), `invalid configuration: ${describeIssues(result.issues)}`);
+}
+
+/** An optional integer variable within bounds. */
+export function envInt(fallback: number, min: number, max: number) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^-?\d+$/, "must be an integer"),
+      v.transform(Number),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
+    String(fallback),
+  );
+}
+
+/** An optional boolean variable: `true`/`false` (also `1`/`0`). */
+export function envBool(fallback: boolean) {
+  return v.optional(
+    v.pipe(
+      v.picklist(["true", "false", "1", "0"], "must be true or false"),
+      v.transform((s) => s === "true" || s === "1"),
+    ),
+    fallback ? "true" : "false",
+  );
+}
+
+/** A required variable naming an http(s) URL. */
+export const envHttpUrl = v.pipe(
+  v.string("is required"),
+  v.url("must be a URL"),
+  v.regex(/^https?:\/\//, "must be an http:// or https:// URL"),
+);
+
+const REDIS_URL = v.pipe(
+  v.string("is required"),
+  v.transform((s) => s.split(",").map((u) => u.trim())),
+  v.check(
+    (urls) => urls.every((u) => /^rediss?:\/\/[^\s/]/.test(u) && URL.canParse(u)),
+    "must be a redis:// or rediss:// URL, or several comma-separated with REDIS_CLUSTER=true",
+  ),
+);
+
+/** A key prefix: letters, digits, `.`, `_` and `-` only, so it cannot break the key space. */
+export const PrefixSchema = v.pipe(
+  v.string(),
+  v.regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/,
+    "must be 1-32 characters of [A-Za-z0-9._-], starting with a letter or digit",
+  ),
+);
+
+/** The Redis variables shared by every app. */
+export const redisEnvEntries = {
+  REDIS_URL,
+  REDIS_CLUSTER: envBool(false),
+  REDIS_PREFIX: v.optional(PrefixSchema, "gsk"),
+};
+
+type RedisUrls = { REDIS_URL: string[]; REDIS_CLUSTER: boolean };
+
+/** Rejects several REDIS_URL nodes without REDIS_CLUSTER=true; goes in the app's env pipe. */
+export const checkRedisUrls = v.forward<RedisUrls, v.CheckIssue<RedisUrls>, ["REDIS_URL"]>(
+  v.check(
+    (env) => env.REDIS_CLUSTER || env.REDIS_URL.length === 1,
+    "must be one URL unless REDIS_CLUSTER=true",
+  ),
+  ["REDIS_URL"],
+);
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Variables every app reads: logging and its HTTP port. */
+export function commonEnvEntries(defaultPort: number) {
+  return {
+    LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), "info"),
+    PORT: envInt(defaultPort, 1, 65_535),
+  };
+}
+
+/** TTL and size limits shared by the worker and the API. */
+export const limitsEnvEntries = {
+  DEFAULT_TTL_SECONDS: envInt(DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS),
+  MAX_DATA_BYTES: envInt(DEFAULT_MAX_DATA_BYTES, 1, 1_048_576),
+};
+
+/** SQS variables shared by the worker and the API's gateway mode. */
+export const sqsEnvEntries = {
+  AWS_REGION: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "must be an AWS region like eu-west-1")),
+    "us-east-1",
+  ),
+  SQS_ENDPOINT: v.optional(envHttpUrl),
+};
+
+/** Replaces the password of a URL for logging. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "<invalid url>";
+  }
+}

@@ -1,0 +1,78 @@
+import { test as base } from "vitest";
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
+import { createQueueWithDlq, type QueuePair, type SqsServer, startSqs } from "./sqs/index.ts";
+
+let queueCounter = 0;
+
+export interface TestFixtures {
+  /** This worker's shared `redis-server`, flushed before the test. */
+  redis: RedisServer;
+  /** A `redis-server` of the test's own, for tests whose background loops outlive the test. */
+  ownRedis: RedisServer;
+  /** This file's Redis Cluster (three masters), flushed before the test. */
+  redisCluster: RedisCluster;
+  /** A fresh queue with its DLQ (maxReceiveCount 5, visibility 30 s) on this worker's fauxqs. */
+  queues: QueuePair;
+}
+
+export interface WorkerFixtures {
+  redisServer: RedisServer;
+  sqs: SqsServer;
+}
+
+export interface FileFixtures {
+  clusterServer: RedisCluster;
+}
+
+/** Vitest `test` with fixtures that start real servers on 127.0.0.1. */
+export const test = base.extend<{ $test: TestFixtures; $file: FileFixtures; $worker: WorkerFixtures }>({
+  redisServer: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
+    async ({}, use) => {
+      const server = await startRedis();
+      await use(server);
+      await server.dispose();
+    },
+    { scope: "worker" },
+  ],
+  redis: async ({ redisServer }, use) => {
+    if (!redisServer.running) await redisServer.start();
+    await redisServer.cli("FLUSHALL");
+    await use(redisServer);
+    if (!redisServer.running) await redisServer.start();
+  },
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
+  ownRedis: async ({}, use) => {
+    const server = await startRedis();
+    await use(server);
+    await server.dispose();
+  },
+  clusterServer: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
+    async ({}, use) => {
+      const cluster = await startRedisCluster();
+      await use(cluster);
+      await cluster.stop();
+    },
+    { scope: "file" },
+  ],
+  redisCluster: async ({ clusterServer }, use) => {
+    await Promise.all(clusterServer.nodes.map((n) => n.cli("FLUSHALL")));
+    await use(clusterServer);
+  },
+  sqs: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
+    async ({}, use) => {
+      const server = await startSqs();
+      await use(server);
+      await server.stop();
+    },
+    { scope: "worker" },
+  ],
+  queues: async ({ sqs }, use) => {
+    const client = sqs.client();
+    queueCounter += 1;
+    await use(await createQueueWithDlq(client, `test-${process.pid}-${queueCounter}`));
+    client.destroy();
+  },
+});

@@ -1,0 +1,150 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
+
+const run = promisify(execFile);
+
+/** A `redis-server` process on 127.0.0.1 that a test can stop and start again on the same port. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Sends a command through `redis-cli` (handy for FLUSHALL, DEBUG and the like). */
+  cli(...args: string[]): Promise<string>;
+  /** Stops the server (SIGKILL: no save, like a crash); `start()` brings it back empty. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  readonly running: boolean;
+  /** Stops the server for good and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  port?: number;
+  /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
+  args?: string[];
+}
+
+/** Starts `redis-server` on a free port (never 6379), without persistence, bound to 127.0.0.1. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), "gsk-redis-"));
+  let child: ChildProcess | undefined;
+
+  const cli = async (...args: string[]) => {
+    const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args]);
+    return stdout.trim();
+  };
+
+  const start = async () => {
+    const proc = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--protected-mode",
+        "no",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--loglevel",
+        "warning",
+        ...(options.args ?? []),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    reapOnExit(proc);
+    child = proc;
+    let stderr = "";
+    proc.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    await waitFor(async () => {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
+      return (await cli("PING")) === "PONG";
+    }, `redis-server on port ${port}`);
+  };
+
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc) return;
+    proc.kill("SIGKILL");
+    await exited(proc);
+  };
+
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    cli,
+    start,
+    stop,
+    get running() {
+      return child !== undefined;
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Redis Cluster of three masters (no replicas) on 127.0.0.1, created with `redis-cli --cluster create`. */
+export interface RedisCluster {
+  readonly nodes: RedisServer[];
+  /** The node URLs, as `REDIS_URL` takes them with `REDIS_CLUSTER=true`. */
+  readonly urls: string[];
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  for (let i = 0; i < masters; i++) {
+    const busPort = await freePort();
+    const port = await freePort();
+    nodes.push(
+      await startRedis({
+        port,
+        args: [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-port",
+          String(busPort),
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "2000",
+        ],
+      }),
+    );
+  }
+  await run("redis-cli", [
+    "--cluster",
+    "create",
+    ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    "--cluster-replicas",
+    "0",
+    "--cluster-yes",
+  ]);
+  for (const node of nodes) {
+    await waitFor(
+      async () => (await node.cli("CLUSTER", "INFO")).includes("cluster_state:ok"),
+      "cluster_state:ok",
+    );
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url),
+    async stop() {
+      await Promise.all(nodes.map((n) => n.dispose()));
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
+export { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
+export * from "./sqs/index.ts";

@@ -1,0 +1,149 @@
+import type { RedisKeys } from "@gsk/redis-keys";
+import { describeIssues, type EffectiveTtl, type TtlPolicy, TtlPolicySchema } from "@gsk/schema";
+import * as v from "valibot";
+
+/** The Redis commands policies need; a node-redis client or cluster satisfies it. */
+export interface PolicyRedis {
+  get(key: string): Promise<string | null | unknown>;
+  set(key: string, value: string): Promise<unknown>;
+  del(key: string): Promise<number | unknown>;
+}
+
+/** Where a policy applies: an account, or one flow of an account. */
+export interface PolicyScope {
+  accountId: string;
+  flowId?: string | null;
+}
+
+/** Effective TTL: the flow's policy if set, else the account's, else the default. */
+export function resolveTtl(
+  flow: TtlPolicy | null,
+  account: TtlPolicy | null,
+  defaultTtlSeconds: number,
+): EffectiveTtl {
+  if (flow) return { ttlSeconds: flow.ttlSeconds, source: "flow" };
+  if (account) return { ttlSeconds: account.ttlSeconds, source: "account" };
+  return { ttlSeconds: defaultTtlSeconds, source: "default" };
+}
+
+/** Absolute expiry in epoch ms (`producedAt + ttl`), or null when the data never expires. */
+export function expiresAtMs(producedAtMs: number, ttlSeconds: number | null): number | null {
+  return ttlSeconds === null ? null : producedAtMs + ttlSeconds * 1000;
+}
+
+/** Decodes a stored policy, failing loudly on a value that is not one. */
+export function decodePolicy(key: string, raw: unknown): TtlPolicy | null {
+  if (raw === null || raw === undefined) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(String(raw));
+  } catch {
+    throw new Error(`TTL policy at ${key} is not JSON`);
+  }
+  const result = v.safeParse(TtlPolicySchema, json);
+  if (!result.success) throw new Error(`TTL policy at ${key} is invalid: ${describeIssues(result.issues)}`);
+  return result.output;
+}
+
+/** Reads and writes TTL policies in Redis. */
+export interface PolicyStore {
+  get(scope: PolicyScope): Promise<TtlPolicy | null>;
+  set(scope: PolicyScope, policy: TtlPolicy): Promise<void>;
+  /** Removes a policy; true when there was one. */
+  delete(scope: PolicyScope): Promise<boolean>;
+  /** The effective TTL, read from Redis now (no cache). */
+  effective(accountId: string, flowId: string): Promise<EffectiveTtl>;
+}
+
+export function createPolicyStore(
+  redis: PolicyRedis,
+  keys: RedisKeys,
+  defaultTtlSeconds: number,
+): PolicyStore {
+  const keyOf = (scope: PolicyScope) =>
+    scope.flowId ? keys.flowPolicy(scope.accountId, scope.flowId) : keys.accountPolicy(scope.accountId);
+  const read = async (key: string) => decodePolicy(key, await redis.get(key));
+  return {
+    get: (scope) => read(keyOf(scope)),
+    async set(scope, policy) {
+      await redis.set(keyOf(scope), JSON.stringify({ ttlSeconds: policy.ttlSeconds }));
+    },
+    async delete(scope) {
+      return Number(await redis.del(keyOf(scope))) > 0;
+    },
+    async effective(accountId, flowId) {
+      const [flow, account] = await Promise.all([
+        read(keys.flowPolicy(accountId, flowId)),
+        read(keys.accountPolicy(accountId)),
+      ]);
+      return resolveTtl(flow, account, defaultTtlSeconds);
+    },
+  };
+}
+
+/** Longest a cached policy may be served: ARCHITECTURE section 4 promises 5 seconds. */
+export const MAX_POLICY_STALENESS_MS = 5000;
+
+export interface CachedResolverOptions {
+  defaultTtlSeconds: number;
+  /** How long a read policy is reused (default 2000 ms; at most 4000, so a change lands within 5 s). */
+  maxAgeMs?: number;
+  /** Most policies kept (default 10,000); the oldest half is dropped past it. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/** Resolves effective TTLs for the workers, caching each policy read for at most `maxAgeMs`. */
+export interface TtlResolver {
+  resolve(accountId: string, flowId: string): Promise<EffectiveTtl>;
+}
+
+interface CacheSlot {
+  readAt: number;
+  value: Promise<TtlPolicy | null>;
+}
+
+export function createCachedResolver(
+  redis: PolicyRedis,
+  keys: RedisKeys,
+  options: CachedResolverOptions,
+): TtlResolver {
+  const maxAgeMs = options.maxAgeMs ?? 2000;
+  if (maxAgeMs < 0 || maxAgeMs > MAX_POLICY_STALENESS_MS - 1000) {
+    throw new RangeError(`maxAgeMs must be 0-${MAX_POLICY_STALENESS_MS - 1000}, got ${maxAgeMs}`);
+  }
+  const maxEntries = options.maxEntries ?? 10_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CacheSlot>();
+
+  const policy = (key: string): Promise<TtlPolicy | null> => {
+    const at = now();
+    const slot = cache.get(key);
+    // The age counts from when the read was sent, so a served value is never older than maxAgeMs.
+    if (slot && at - slot.readAt <= maxAgeMs) return slot.value;
+    if (cache.size >= maxEntries) {
+      let drop = Math.ceil(maxEntries / 2);
+      for (const k of cache.keys()) {
+        if (drop-- <= 0) break;
+        cache.delete(k);
+      }
+    }
+    const value = redis.get(key).then((raw) => decodePolicy(key, raw));
+    const fresh = { readAt: at, value };
+    cache.set(key, fresh);
+    value.catch(() => {
+      if (cache.get(key) === fresh) cache.delete(key);
+    });
+    return value;
+  };
+
+  return {
+    async resolve(accountId, flowId) {
+      const [flow, account] = await Promise.all([
+        policy(keys.flowPolicy(accountId, flowId)),
+        policy(keys.accountPolicy(accountId)),
+      ]);
+      return resolveTtl(flow, account, options.defaultTtlSeconds);
+    },
+  };
+}

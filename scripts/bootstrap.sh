@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Sourced by the other scripts: installs what a fresh Debian + Node 20 machine lacks, idempotently.
+# Leaves `pnpm` defined and Node 24 (from the npm `node` package) first on PATH.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export TURBO_TELEMETRY_DISABLED=1
+export NEXT_TELEMETRY_DISABLED=1
+PNPM_VERSION=10.34.8
+
+log() { printf '\033[1m[gsk]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_redis() {
+  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then return; fi
+  log "installing redis-server from Debian packages"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
+}
+
+pnpm_major() { command pnpm --version 2>/dev/null | cut -d. -f1; }
+
+pnpm() {
+  if [ "${GSK_PNPM_NATIVE:-}" = 1 ]; then command pnpm "$@"; else npx -y "pnpm@${PNPM_VERSION}" "$@"; fi
+}
+
+ensure_pnpm() {
+  local major
+  major="$(pnpm_major || true)"
+  if [ -n "$major" ] && [ "$major" -ge 10 ]; then GSK_PNPM_NATIVE=1; else GSK_PNPM_NATIVE=0; fi
+  export GSK_PNPM_NATIVE
+}
+
+ensure_deps() {
+  log "installing npm packages (Node 24 comes from the 'node' devDependency)"
+  (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=append-only >/dev/null)
+  export PATH="$ROOT/node_modules/.bin:$PATH"
+  local v
+  v="$(node --version)"
+  case "$v" in
+    v24.*) ;;
+    *) log "expected Node 24 from node_modules/.bin, found $v"; exit 1 ;;
+  esac
+}
+
+ensure_redis
+ensure_pnpm
+ensure_deps
