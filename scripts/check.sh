@@ -4,4 +4,18 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 log "node $(node --version), pnpm $(pnpm --version)"
-pnpm run check
+out="$(mktemp)"
+status=0
+pnpm run check 2>&1 | tee "$out" || status=$?
+# Vitest's per-package "Tests  N passed | M failed (T)" lines, summed into one closing line.
+sed 's/\x1b\[[0-9;]*m//g' "$out" | awk '
+  /^[^ ]*:test: +Tests +/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i+1) ~ /^passed/) passed += $i
+      if ($(i+1) ~ /^failed/) failed += $i
+      if ($(i+1) ~ /^skipped/) skipped += $i
+    }
+  }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }'
+rm -f "$out"
+exit "$status"

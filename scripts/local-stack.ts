@@ -1,5 +1,5 @@
 // Starts (or stops) the local stack in the background: redis-server, the fauxqs SQS emulator with
-// the ingest queue and its DLQ, and the apps once built. Idempotent: what already runs is kept.
+// the ingest queue and its DLQ, MongoDB (the test server unless MONGO_URL is set), and the apps. Idempotent: what already runs is kept.
 // Usage: node scripts/local-stack.ts up|down|status
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,18 +19,38 @@ interface Service {
 
 const REDIS_PORT = 6380;
 const SQS_PORT = 4566;
+const MONGO_PORT = 27018;
+const MONGO_URL = process.env.MONGO_URL ?? `mongodb://127.0.0.1:${MONGO_PORT}/?directConnection=true`;
+
+const script = (path: string, port: number) => [
+  process.execPath,
+  "--no-warnings",
+  join(ROOT, path),
+  String(port),
+];
 
 const services: Service[] = [
   {
     name: "redis",
     port: REDIS_PORT,
-    command: ["redis-server", "--port", String(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--dir", STATE],
+    command: [
+      "redis-server",
+      "--port",
+      String(REDIS_PORT),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--dir",
+      STATE,
+    ],
   },
-  {
-    name: "sqs",
-    port: SQS_PORT,
-    command: [process.execPath, "--no-warnings", join(ROOT, "packages/testing/src/sqs/fauxqs-server.ts"), String(SQS_PORT)],
-  },
+  { name: "sqs", port: SQS_PORT, command: script("packages/testing/src/sqs/fauxqs-server.ts", SQS_PORT) },
+  ...(process.env.MONGO_URL
+    ? []
+    : [
+        { name: "mongo", port: MONGO_PORT, command: script("packages/testing/src/mongo/cli.ts", MONGO_PORT) },
+      ]),
 ];
 
 function listening(port: number): Promise<boolean> {
@@ -49,7 +69,9 @@ async function waitListening(service: Service): Promise<void> {
     if (await listening(service.port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${service.name} did not start on port ${service.port}; see ${join(STATE, `${service.name}.log`)}`);
+  throw new Error(
+    `${service.name} did not start on port ${service.port}; see ${join(STATE, `${service.name}.log`)}`,
+  );
 }
 
 const pidFile = (name: string) => join(STATE, `${name}.pid`);
@@ -100,16 +122,22 @@ async function main(action: string) {
   }
   if (action === "status") {
     for (const service of services) {
-      console.log(`${service.name}: ${(await listening(service.port)) ? "up" : "down"} on 127.0.0.1:${service.port}`);
+      console.log(
+        `${service.name}: ${(await listening(service.port)) ? "up" : "down"} on 127.0.0.1:${service.port}`,
+      );
     }
     return;
   }
   if (action !== "up") throw new Error(`unknown action ${JSON.stringify(action)}; use up, down or status`);
-  for (const service of services) console.log(`${service.name}: ${await up(service)} on 127.0.0.1:${service.port}`);
+  for (const service of services)
+    console.log(`${service.name}: ${await up(service)} on 127.0.0.1:${service.port}`);
 
   const endpoint = `http://127.0.0.1:${SQS_PORT}`;
   const client = sqsClient(endpoint);
-  const { queueUrl, dlqUrl } = await createQueueWithDlq(client, QUEUE, { maxReceiveCount: 5, visibilityTimeout: 30 });
+  const { queueUrl, dlqUrl } = await createQueueWithDlq(client, QUEUE, {
+    maxReceiveCount: 5,
+    visibilityTimeout: 30,
+  });
   client.destroy();
   console.log(`
 The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.sh down).
@@ -117,6 +145,7 @@ The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.s
   SQS_ENDPOINT=${endpoint}
   SQS_QUEUE_URL=${queueUrl}
   SQS_DLQ_URL=${dlqUrl}
+  MONGO_URL=${MONGO_URL}${process.env.MONGO_URL ? "" : " (the in-memory MongoDB test server; set MONGO_URL to use a real one)"}
   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`);
 }
 

@@ -1,6 +1,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { createClient, createCluster } from "redis";
 import { describe, expect, onTestFinished } from "vitest";
 import { test } from "./fixtures.ts";
@@ -23,7 +27,11 @@ describe("redis fixtures", () => {
   });
 
   test("stops and starts a server on the same port", async ({ redis }) => {
-    const client = createClient({ url: redis.url, disableOfflineQueue: true, socket: { reconnectStrategy: 50 } });
+    const client = createClient({
+      url: redis.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: 50 },
+    });
     client.on("error", () => {});
     await client.connect();
     onTestFinished(() => client.destroy());
@@ -52,7 +60,9 @@ describe("sqs fixture", () => {
     expect(sqs.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await client.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: "hello" }));
     for (let i = 0; i < 5; i++) {
-      const { Messages } = await client.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: 1 }));
+      const { Messages } = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: 1 }),
+      );
       expect(Messages?.[0]?.Body).toBe("hello");
       await client.send(
         new ChangeMessageVisibilityCommand({
@@ -87,7 +97,10 @@ describe("cleanup", () => {
       child.stdout.once("data", (d) => resolve(JSON.parse(String(d))));
     });
     const reachable = async () => {
-      const client = createClient({ url: `redis://127.0.0.1:${started.redis}`, socket: { reconnectStrategy: false } });
+      const client = createClient({
+        url: `redis://127.0.0.1:${started.redis}`,
+        socket: { reconnectStrategy: false },
+      });
       client.on("error", () => {});
       try {
         await client.connect();

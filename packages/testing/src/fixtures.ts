@@ -1,4 +1,5 @@
 import { test as base } from "vitest";
+import { type MongoInstance, openMongo } from "./mongo/index.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
 import { createQueueWithDlq, type QueuePair, type SqsServer, startSqs } from "./sqs/index.ts";
 
@@ -22,6 +23,8 @@ export interface WorkerFixtures {
 
 export interface FileFixtures {
   clusterServer: RedisCluster;
+  /** This file's MongoDB (`MONGO_URL` or the test server) with a database of its own. */
+  mongo: MongoInstance;
 }
 
 /** Vitest `test` with fixtures that start real servers on 127.0.0.1. */
@@ -60,6 +63,15 @@ export const test = base.extend<{ $test: TestFixtures; $file: FileFixtures; $wor
     await Promise.all(clusterServer.nodes.map((n) => n.cli("FLUSHALL")));
     await use(clusterServer);
   },
+  mongo: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
+    async ({}, use) => {
+      const mongo = await openMongo();
+      await use(mongo);
+      await mongo.close();
+    },
+    { scope: "file" },
+  ],
   sqs: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from the pattern
     async ({}, use) => {

@@ -1,3 +1,4 @@
+export { type MongoInstance, type MongoTestServer, openMongo, startMongoTestServer } from "./mongo/index.ts";
 export { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
 export { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
 export * from "./sqs/index.ts";
