@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { DEFAULT_MAX_DATA_BYTES } from "./envelope.ts";
+import { DEFAULT_MAX_DATA_BYTES, objectMessage } from "./envelope.ts";
 import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "./ttl.ts";
 
@@ -86,24 +86,32 @@ export const redisEnvEntries = {
   REDIS_PREFIX: v.optional(PrefixSchema, "gsk"),
 };
 
-type RedisUrls = { REDIS_URL: string[]; REDIS_CLUSTER: boolean };
-
-/** Rejects several REDIS_URL nodes without REDIS_CLUSTER=true; goes in the app's env pipe. */
-export const checkRedisUrls = v.forward<RedisUrls, v.CheckIssue<RedisUrls>, ["REDIS_URL"]>(
-  v.check(
-    (env) => env.REDIS_CLUSTER || env.REDIS_URL.length === 1,
-    "must be one URL unless REDIS_CLUSTER=true",
-  ),
-  ["REDIS_URL"],
-);
+/** An app's env schema: its entries, plus the check that several REDIS_URL nodes need REDIS_CLUSTER=true. */
+export function appEnvSchema<const E extends v.ObjectEntries & typeof redisEnvEntries>(entries: E) {
+  return v.pipe(
+    v.object(entries, objectMessage),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const env = dataset.value as { REDIS_URL: string[]; REDIS_CLUSTER: boolean };
+      if (env.REDIS_CLUSTER || env.REDIS_URL.length === 1) return;
+      addIssue({
+        message: "must be one URL unless REDIS_CLUSTER=true",
+        path: [
+          { type: "object", origin: "value", input: dataset.value, key: "REDIS_URL", value: env.REDIS_URL },
+        ],
+      });
+    }),
+  );
+}
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Variables every app reads: logging and its HTTP port. */
+/** Variables every app reads: logging and its HTTP listener (PORT 0: a free port). */
 export function commonEnvEntries(defaultPort: number) {
   return {
     LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), "info"),
-    PORT: envInt(defaultPort, 1, 65_535),
+    PORT: envInt(defaultPort, 0, 65_535),
+    HOST: v.optional(v.pipe(v.string(), v.ip("must be an IP address to listen on, e.g. 0.0.0.0")), "0.0.0.0"),
   };
 }
 

@@ -53,7 +53,8 @@ export function isDataTooLarge(issues: readonly v.BaseIssue<unknown>[]): boolean
   return issues.some((issue) => issue.message.startsWith(TOO_LARGE) && v.getDotPath(issue) === "data");
 }
 
-function objectMessage(issue: v.BaseIssue<unknown>): string {
+/** The message of an object schema issue: "must be a JSON object", "is required" or "is not a known field". */
+export function objectMessage(issue: v.BaseIssue<unknown>): string {
   if (issue.expected === "Object") return "must be a JSON object";
   return issue.expected === "never" ? "is not a known field" : "is required";
 }

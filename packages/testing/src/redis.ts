@@ -25,6 +25,8 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
   args?: string[];
+  /** Keep data across `stop()`/`start()` (AOF, fsync on every write), so an outage loses nothing. */
+  persistent?: boolean;
 }
 
 /** Starts `redis-server` on a free port (never 6379), without persistence, bound to 127.0.0.1. */
@@ -50,8 +52,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
         "no",
         "--save",
         "",
-        "--appendonly",
-        "no",
+        ...(options.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
         "--dir",
         dir,
         "--loglevel",

@@ -1,0 +1,42 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { createRedis } from "@gsk/redis-store";
+import { EnvError, redactUrl } from "@gsk/schema";
+import { createLogger, onShutdown } from "@gsk/service";
+import { parseEnv } from "./env.ts";
+import { createWorker } from "./worker.ts";
+
+let env: ReturnType<typeof parseEnv>;
+try {
+  env = parseEnv(process.env);
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  process.stderr.write(`ingest-worker: ${error.message}\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(env.LOG_LEVEL, "ingest-worker");
+const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
+  logger.warn({ err: error }, "redis connection error"),
+);
+const sqs = new SQSClient({
+  region: env.AWS_REGION,
+  ...(env.SQS_ENDPOINT ? { endpoint: env.SQS_ENDPOINT } : {}),
+});
+
+logger.info(
+  {
+    redis: env.REDIS_URL.map(redactUrl),
+    cluster: env.REDIS_CLUSTER,
+    prefix: env.REDIS_PREFIX,
+    sqsEndpoint: env.SQS_ENDPOINT,
+  },
+  "starting",
+);
+await redis.redis.connect();
+const worker = createWorker({ env, redis, sqs, logger });
+onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
+  await worker.stop();
+  await redis.redis.close();
+  sqs.destroy();
+});
+await worker.start();

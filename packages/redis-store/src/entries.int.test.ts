@@ -1,0 +1,105 @@
+import { redisKeys } from "@gsk/redis-keys";
+import type { EntryMeta } from "@gsk/schema";
+import { test } from "@gsk/testing";
+import { describe, expect, onTestFinished } from "vitest";
+import { createRedis, type RedisConfig } from "./client.ts";
+import { createEntryStore } from "./entries.ts";
+
+const keys = redisKeys("gsk");
+
+async function open(config: RedisConfig) {
+  const handle = createRedis(config, () => {});
+  await handle.redis.connect();
+  onTestFinished(() => handle.redis.destroy());
+  return { ...handle, store: createEntryStore(handle.redis, keys) };
+}
+
+const meta = (over: Partial<EntryMeta> = {}): EntryMeta => ({
+  webhookKey: "hook-1",
+  accountId: "acme",
+  flowId: "orders",
+  eventId: "e-1",
+  producedAt: "2026-01-02T03:04:05.678Z",
+  storedAt: "2026-01-02T03:04:06.000Z",
+  expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  ...over,
+});
+
+describe("entry store on a real Redis", () => {
+  test("writes the API JSON and reads it back in one round trip with its ETag", async ({ redis }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const m = meta();
+    expect(await store.write({ meta: m, dataJson: '{"x":[1,"é"]}' })).toBe("written");
+    const record = await store.read("hook-1");
+    expect(JSON.parse(record!.body)).toEqual({ ...m, data: { x: [1, "é"] } });
+    expect(record!.etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    expect(record!.accountId).toBe("acme");
+    expect(await store.read("absent")).toBeNull();
+  });
+
+  test("expires the key at expiresAt exactly, or never", async ({ redis }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const expiresAt = new Date(Date.now() + 120_000).toISOString();
+    await store.write({ meta: meta({ expiresAt }), dataJson: "1" });
+    expect(Number(await redis.cli("PEXPIRETIME", "gsk:entry:hook-1"))).toBe(Date.parse(expiresAt));
+    await store.write({ meta: meta({ webhookKey: "forever", expiresAt: null }), dataJson: "1" });
+    expect(await redis.cli("PTTL", "gsk:entry:forever")).toBe("-1");
+  });
+
+  test("last writer wins by producedAt, then eventId in byte order; equal versions change nothing", async ({
+    redis,
+  }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const at = (p: string, e: string) =>
+      meta({ producedAt: p, eventId: e, storedAt: new Date().toISOString() });
+    expect(await store.write({ meta: at("2026-01-02T00:00:00.000Z", "b"), dataJson: '"v1"' })).toBe(
+      "written",
+    );
+    expect(await store.write({ meta: at("2026-01-01T00:00:00.000Z", "z"), dataJson: '"older"' })).toBe(
+      "kept",
+    );
+    expect(await store.write({ meta: at("2026-01-02T00:00:00.000Z", "b"), dataJson: '"same"' })).toBe("kept");
+    // "B" (0x42) sorts before "b" (0x62) in bytes, though many locales put it after.
+    expect(await store.write({ meta: at("2026-01-02T00:00:00.000Z", "B"), dataJson: '"lower"' })).toBe(
+      "kept",
+    );
+    expect(await store.write({ meta: at("2026-01-02T00:00:00.000Z", "ba"), dataJson: '"longer"' })).toBe(
+      "written",
+    );
+    expect(JSON.parse((await store.read("hook-1"))!.body).data).toBe("longer");
+    expect(await store.write({ meta: at("2026-01-02T00:00:00.001Z", "a"), dataJson: '"newer"' })).toBe(
+      "written",
+    );
+    expect(JSON.parse((await store.read("hook-1"))!.body).data).toBe("newer");
+  });
+
+  test("survives SCRIPT FLUSH (reloads the script)", async ({ redis }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    await store.write({ meta: meta(), dataJson: "1" });
+    await redis.cli("SCRIPT", "FLUSH");
+    expect(await store.write({ meta: meta({ producedAt: "2026-01-03T00:00:00.000Z" }), dataJson: "2" })).toBe(
+      "written",
+    );
+  });
+
+  test("reads for the archive return the body and absolute expiry", async ({ redis }) => {
+    const { store, redis: client } = await open({ urls: [redis.url], cluster: false });
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    await store.write({ meta: meta({ expiresAt }), dataJson: "1" });
+    const record = await store.readForArchive(client, "gsk:entry:hook-1");
+    expect(record?.pexpireTime).toBe(Date.parse(expiresAt));
+    expect(await store.readForArchive(client, "gsk:entry:gone")).toBeNull();
+  });
+
+  test("works on a Redis Cluster, keys of one message landing on several masters", async ({
+    redisCluster,
+  }) => {
+    const { store, masters } = await open({ urls: redisCluster.urls, cluster: true });
+    const hooks = Array.from({ length: 20 }, (_, i) => `hook-${i}`);
+    await Promise.all(hooks.map((webhookKey) => store.write({ meta: meta({ webhookKey }), dataJson: "1" })));
+    for (const hook of hooks) expect((await store.read(hook))?.accountId).toBe("acme");
+    expect(await masters()).toHaveLength(3);
+    const sizes = await Promise.all(redisCluster.nodes.map(async (n) => Number(await n.cli("DBSIZE"))));
+    expect(sizes.filter((n) => n > 0).length).toBeGreaterThan(1);
+  });
+});

@@ -1,0 +1,104 @@
+import { createHash } from "node:crypto";
+import type { RedisKeys } from "@gsk/redis-keys";
+import { type EntryMeta, entryEtag, serializeEntry } from "@gsk/schema";
+import type { Redis } from "./client.ts";
+
+/**
+ * An entry is a Redis hash: `b` the API JSON (served as is), `t` its ETag, `a` the account (for
+ * token scoping without parsing), `p` producedAt in epoch ms and `e` the eventId (for
+ * last-writer-wins). Its expiry is set absolutely with PEXPIREAT.
+ */
+const F = { body: "b", etag: "t", account: "a", producedAt: "p", eventId: "e" } as const;
+
+// Last writer wins by (producedAt, eventId): an equal or older version changes nothing. eventIds
+// are compared byte by byte because Lua's `<` follows the server's locale.
+const WRITE_SCRIPT = `
+local cur = redis.call('HMGET', KEYS[1], '${F.producedAt}', '${F.eventId}')
+if cur[1] then
+  local cp, np = tonumber(cur[1]), tonumber(ARGV[1])
+  if np < cp then return 0 end
+  if np == cp then
+    local a, b = ARGV[2], cur[2]
+    local n = math.min(#a, #b)
+    local newer = #a > #b
+    for i = 1, n do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then newer = x > y; break end
+    end
+    if not newer then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], '${F.producedAt}', ARGV[1], '${F.eventId}', ARGV[2], '${F.body}', ARGV[3], '${F.etag}', ARGV[4], '${F.account}', ARGV[5])
+if ARGV[6] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIREAT', KEYS[1], ARGV[6]) end
+return 1
+`;
+const WRITE_SHA = createHash("sha1").update(WRITE_SCRIPT).digest("hex");
+
+/** One entry to write: its fields and its `data` already serialized. */
+export interface EntryWrite {
+  meta: EntryMeta;
+  dataJson: string;
+}
+
+/** What a read for the API returns: the stored JSON, its ETag and its account. */
+export interface StoredRecord {
+  body: string;
+  etag: string;
+  accountId: string;
+}
+
+/** A stored entry with the expiry Redis holds for it (null: never expires). */
+export interface ArchivableRecord {
+  body: string;
+  pexpireTime: number | null;
+}
+
+export interface EntryStore {
+  /** Writes an entry unless Redis holds the same or a newer version: "written" or "kept". */
+  write(entry: EntryWrite): Promise<"written" | "kept">;
+  /** One round trip: the stored JSON, ETag and account, or null. */
+  read(webhookKey: string): Promise<StoredRecord | null>;
+  /** The stored JSON and its absolute expiry, for the archiver; null when gone. */
+  readForArchive(redis: Redis, key: string): Promise<ArchivableRecord | null>;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
+  return {
+    async write({ meta, dataJson }) {
+      const body = serializeEntry(meta, dataJson);
+      const options = {
+        keys: [keys.entry(meta.webhookKey)],
+        arguments: [
+          String(Date.parse(meta.producedAt)),
+          meta.eventId,
+          body,
+          entryEtag(body),
+          meta.accountId,
+          meta.expiresAt === null ? "" : String(Date.parse(meta.expiresAt)),
+        ],
+      };
+      let result: unknown;
+      try {
+        result = await redis.evalSha(WRITE_SHA, options);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        result = await redis.eval(WRITE_SCRIPT, options);
+      }
+      return Number(result) === 1 ? "written" : "kept";
+    },
+    async read(webhookKey) {
+      const [body, etag, accountId] = await redis.hmGet(keys.entry(webhookKey), [F.body, F.etag, F.account]);
+      if (body == null || etag == null || accountId == null) return null;
+      return { body, etag, accountId };
+    },
+    async readForArchive(node, key) {
+      const [[body], pexpireTime] = await Promise.all([node.hmGet(key, [F.body]), node.pExpireTime(key)]);
+      if (body == null || pexpireTime === -2) return null;
+      return { body, pexpireTime: pexpireTime === -1 ? null : pexpireTime };
+    },
+  };
+}

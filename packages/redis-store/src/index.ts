@@ -1,0 +1,8 @@
+export { createRedis, type Redis, type RedisConfig, type RedisHandle } from "./client.ts";
+export {
+  type ArchivableRecord,
+  createEntryStore,
+  type EntryStore,
+  type EntryWrite,
+  type StoredRecord,
+} from "./entries.ts";

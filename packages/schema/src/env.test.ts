@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { appEnvSchema, envInt, EnvError, parseEnvWith, redisEnvEntries } from "./index.ts";
+
+const schema = appEnvSchema({ ...redisEnvEntries, WORKERS: envInt(4, 1, 8) });
+
+describe("parseEnvWith", () => {
+  it("applies defaults and converts types", () => {
+    expect(parseEnvWith(schema, { REDIS_URL: "redis://h:1" })).toEqual({
+      REDIS_URL: ["redis://h:1"],
+      REDIS_CLUSTER: false,
+      REDIS_PREFIX: "gsk",
+      WORKERS: 4,
+    });
+    expect(parseEnvWith(schema, { REDIS_URL: "redis://a:1, redis://b:2", REDIS_CLUSTER: "true", WORKERS: "" }))
+      .toMatchObject({ REDIS_URL: ["redis://a:1", "redis://b:2"], REDIS_CLUSTER: true, WORKERS: 4 });
+  });
+
+  it("names every bad variable in one message", () => {
+    let error: unknown;
+    try {
+      parseEnvWith(schema, { REDIS_CLUSTER: "yes", REDIS_PREFIX: "a b", WORKERS: "9" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    expect((error as EnvError).message).toBe(
+      "invalid configuration: REDIS_URL: is required; REDIS_CLUSTER: must be true or false; " +
+        "REDIS_PREFIX: must be 1-32 characters of [A-Za-z0-9._-], starting with a letter or digit; WORKERS: must be at most 8",
+    );
+  });
+
+  it("rejects several Redis URLs without REDIS_CLUSTER=true", () => {
+    expect(() => parseEnvWith(schema, { REDIS_URL: "redis://a:1,redis://b:2" })).toThrow(
+      "REDIS_URL: must be one URL unless REDIS_CLUSTER=true",
+    );
+    expect(() => parseEnvWith(schema, { REDIS_URL: "http://a:1" })).toThrow("REDIS_URL: must be a redis://");
+  });
+});

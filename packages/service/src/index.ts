@@ -1,0 +1,4 @@
+export { type HttpServer, listen } from "./http.ts";
+export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
+export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";
+export { onShutdown } from "./shutdown.ts";

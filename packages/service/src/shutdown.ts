@@ -1,0 +1,32 @@
+import type { Logger } from "./logger.ts";
+
+/**
+ * On SIGTERM or SIGINT runs `stop` once, under `deadlineMs` (shorter than the orchestrator's
+ * grace period); exits 0 when it finished in time, 1 otherwise.
+ */
+export function onShutdown(logger: Logger, deadlineMs: number, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, deadlineMs }, "shutting down");
+    const timer = setTimeout(() => {
+      logger.error({ deadlineMs }, "shutdown deadline passed; exiting");
+      process.exit(1);
+    }, deadlineMs);
+    timer.unref();
+    stop().then(
+      () => {
+        logger.info("stopped");
+        logger.flush?.();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+}
