@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appEnvSchema, envInt, EnvError, parseEnvWith, redisEnvEntries } from "./index.ts";
+import { appEnvSchema, EnvError, envInt, parseEnvWith, redisEnvEntries } from "./index.ts";
 
 const schema = appEnvSchema({ ...redisEnvEntries, WORKERS: envInt(4, 1, 8) });
 
@@ -11,8 +11,9 @@ describe("parseEnvWith", () => {
       REDIS_PREFIX: "gsk",
       WORKERS: 4,
     });
-    expect(parseEnvWith(schema, { REDIS_URL: "redis://a:1, redis://b:2", REDIS_CLUSTER: "true", WORKERS: "" }))
-      .toMatchObject({ REDIS_URL: ["redis://a:1", "redis://b:2"], REDIS_CLUSTER: true, WORKERS: 4 });
+    expect(
+      parseEnvWith(schema, { REDIS_URL: "redis://a:1, redis://b:2", REDIS_CLUSTER: "true", WORKERS: "" }),
+    ).toMatchObject({ REDIS_URL: ["redis://a:1", "redis://b:2"], REDIS_CLUSTER: true, WORKERS: 4 });
   });
 
   it("names every bad variable in one message", () => {
