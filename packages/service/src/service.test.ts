@@ -12,7 +12,10 @@ describe("createLogger", () => {
       },
     });
     const logger = createLogger("info", "test", sink);
-    logger.info({ req: { headers: { authorization: "Bearer s3cret-token" } }, token: "s3cret-token" }, "request");
+    logger.info(
+      { req: { headers: { authorization: "Bearer s3cret-token" } }, token: "s3cret-token" },
+      "request",
+    );
     logger.info({ config: { API_TOKENS: '[{"sha256":"abc"}]', password: "hunter2" } }, "config");
     expect(out).not.toContain("s3cret-token");
     expect(out).not.toContain("hunter2");
@@ -39,7 +42,10 @@ describe("opsRoutes", () => {
     expect(notReady.status).toBe(503);
     expect(notReady.headers.get("retry-after")).toBe("5");
     expect(await notReady.json()).toEqual({ status: "not ready", reason: "redis is down" });
-    expect(await (await app.request("/healthz")).json()).toEqual({ status: "unhealthy", reason: "no poll for 300 s" });
+    expect(await (await app.request("/healthz")).json()).toEqual({
+      status: "unhealthy",
+      reason: "no poll for 300 s",
+    });
     const metrics = await app.request("/metrics");
     expect(metrics.headers.get("content-type")).toContain("text/plain");
     expect(await metrics.text()).toContain("gsk_test_process_cpu_seconds_total");
