@@ -1,7 +1,9 @@
 // Starts (or stops) the local stack in the background: redis-server, the fauxqs SQS emulator with
-// the ingest queue and its DLQ, MongoDB (the test server unless MONGO_URL is set), and the apps. Idempotent: what already runs is kept.
+// the ingest queue and its DLQ, MongoDB (the test server unless MONGO_URL is set), and the built
+// apps. Idempotent: whatever already listens on its port is kept.
 // Usage: node scripts/local-stack.ts up|down|status
 import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
@@ -17,26 +19,27 @@ interface Service {
   env?: Record<string, string>;
 }
 
-const REDIS_PORT = 6380;
-const SQS_PORT = 4566;
-const MONGO_PORT = 27018;
-const MONGO_URL = process.env.MONGO_URL ?? `mongodb://127.0.0.1:${MONGO_PORT}/?directConnection=true`;
+const PORTS = { redis: 6380, sqs: 4566, mongo: 27018, api: 3000, worker: 3001, archiver: 3002 };
+const MONGO_URL = process.env.MONGO_URL ?? `mongodb://127.0.0.1:${PORTS.mongo}/?directConnection=true`;
+const SQS_ENDPOINT = `http://127.0.0.1:${PORTS.sqs}`;
+const QUEUE = "gsk-ingest";
+const AWS = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
 
-const script = (path: string, port: number) => [
+const node = (path: string, ...args: string[]) => [
   process.execPath,
   "--no-warnings",
   join(ROOT, path),
-  String(port),
+  ...args,
 ];
 
-const services: Service[] = [
+const infrastructure: Service[] = [
   {
     name: "redis",
-    port: REDIS_PORT,
+    port: PORTS.redis,
     command: [
       "redis-server",
       "--port",
-      String(REDIS_PORT),
+      String(PORTS.redis),
       "--bind",
       "127.0.0.1",
       "--save",
@@ -45,13 +48,61 @@ const services: Service[] = [
       STATE,
     ],
   },
-  { name: "sqs", port: SQS_PORT, command: script("packages/testing/src/sqs/fauxqs-server.ts", SQS_PORT) },
+  {
+    name: "sqs",
+    port: PORTS.sqs,
+    command: node("packages/testing/src/sqs/fauxqs-server.ts", String(PORTS.sqs)),
+  },
   ...(process.env.MONGO_URL
     ? []
     : [
-        { name: "mongo", port: MONGO_PORT, command: script("packages/testing/src/mongo/cli.ts", MONGO_PORT) },
+        {
+          name: "mongo",
+          port: PORTS.mongo,
+          command: node("packages/testing/src/mongo/cli.ts", String(PORTS.mongo)),
+        },
       ]),
 ];
+
+/** The dev token (made once, kept in .gsk/dev-token) with every scope on every account. */
+function devToken(): string {
+  const file = join(STATE, "dev-token");
+  if (!existsSync(file)) writeFileSync(file, `gsk-dev-${randomBytes(16).toString("hex")}\n`, { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
+  const common = {
+    ...AWS,
+    REDIS_URL: `redis://127.0.0.1:${PORTS.redis}`,
+    SQS_ENDPOINT,
+    SQS_QUEUE_URL: queueUrl,
+    HOST: "127.0.0.1",
+    API_TOKENS: JSON.stringify([
+      {
+        id: "dev",
+        sha256: createHash("sha256").update(token).digest("hex"),
+        scopes: ["data:read", "data:write", "ttl:admin", "archive:admin"],
+        accounts: ["*"],
+      },
+    ]),
+  };
+  const built = (app: string) => join(ROOT, "apps", app, "dist/main.js");
+  return [
+    {
+      name: "ingest-worker",
+      port: PORTS.worker,
+      command: [process.execPath, built("ingest-worker")],
+      env: { ...common, SQS_DLQ_URL: dlqUrl, PORT: String(PORTS.worker) },
+    },
+    {
+      name: "get-api",
+      port: PORTS.api,
+      command: [process.execPath, built("get-api")],
+      env: { ...common, PORT: String(PORTS.api), INGRESS_ENABLED: "true" },
+    },
+  ].filter((s) => existsSync(s.command[1] as string));
+}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((done) => {
@@ -64,30 +115,12 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-async function waitListening(service: Service): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await listening(service.port)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(
-    `${service.name} did not start on port ${service.port}; see ${join(STATE, `${service.name}.log`)}`,
-  );
-}
-
 const pidFile = (name: string) => join(STATE, `${name}.pid`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function up(service: Service): Promise<string> {
   if (await listening(service.port)) return "already running";
-  const log = openSync(join(STATE, `${service.name}.log`), "a");
+  const logFile = join(STATE, `${service.name}.log`);
+  const log = openSync(logFile, "a");
   const [cmd, ...args] = service.command as [string, ...string[]];
   const child = spawn(cmd, args, {
     cwd: ROOT,
@@ -98,8 +131,12 @@ async function up(service: Service): Promise<string> {
   closeSync(log);
   child.unref();
   writeFileSync(pidFile(service.name), String(child.pid));
-  await waitListening(service);
-  return "started";
+  for (let i = 0; i < 200; i++) {
+    if (await listening(service.port)) return "started";
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${service.name} did not start on port ${service.port}; see ${logFile}`);
 }
 
 function down(service: Service): string {
@@ -107,46 +144,48 @@ function down(service: Service): string {
   if (!existsSync(file)) return "not started by this script";
   const pid = Number(readFileSync(file, "utf8"));
   rmSync(file);
-  if (!alive(pid)) return "was not running";
-  process.kill(pid, "SIGTERM");
-  return "stopped";
+  try {
+    process.kill(pid, "SIGTERM");
+    return "stopped";
+  } catch {
+    return "was not running";
+  }
 }
-
-const QUEUE = "gsk-ingest";
 
 async function main(action: string) {
   mkdirSync(STATE, { recursive: true });
+  const token = devToken();
+  const queueUrl = `http://sqs.us-east-1.localhost:${PORTS.sqs}/000000000000/${QUEUE}`;
+  const all = [...infrastructure, ...apps(queueUrl, `${queueUrl}-dlq`, token)];
   if (action === "down") {
-    for (const service of [...services].reverse()) console.log(`${service.name}: ${down(service)}`);
+    for (const service of [...all].reverse()) console.log(`${service.name}: ${down(service)}`);
     return;
   }
   if (action === "status") {
-    for (const service of services) {
-      console.log(
-        `${service.name}: ${(await listening(service.port)) ? "up" : "down"} on 127.0.0.1:${service.port}`,
-      );
-    }
+    for (const s of all)
+      console.log(`${s.name}: ${(await listening(s.port)) ? "up" : "down"} on 127.0.0.1:${s.port}`);
     return;
   }
   if (action !== "up") throw new Error(`unknown action ${JSON.stringify(action)}; use up, down or status`);
-  for (const service of services)
-    console.log(`${service.name}: ${await up(service)} on 127.0.0.1:${service.port}`);
-
-  const endpoint = `http://127.0.0.1:${SQS_PORT}`;
-  const client = sqsClient(endpoint);
-  const { queueUrl, dlqUrl } = await createQueueWithDlq(client, QUEUE, {
-    maxReceiveCount: 5,
-    visibilityTimeout: 30,
-  });
+  for (const s of infrastructure) console.log(`${s.name}: ${await up(s)} on 127.0.0.1:${s.port}`);
+  const client = sqsClient(SQS_ENDPOINT);
+  const queues = await createQueueWithDlq(client, QUEUE, { maxReceiveCount: 5, visibilityTimeout: 30 });
   client.destroy();
+  for (const s of apps(queues.queueUrl, queues.dlqUrl, token)) {
+    console.log(`${s.name}: ${await up(s)} on 127.0.0.1:${s.port}`);
+  }
   console.log(`
 The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.sh down).
-  REDIS_URL=redis://127.0.0.1:${REDIS_PORT}
-  SQS_ENDPOINT=${endpoint}
-  SQS_QUEUE_URL=${queueUrl}
-  SQS_DLQ_URL=${dlqUrl}
+  REDIS_URL=redis://127.0.0.1:${PORTS.redis}
+  SQS_ENDPOINT=${SQS_ENDPOINT}
+  SQS_QUEUE_URL=${queues.queueUrl}
+  SQS_DLQ_URL=${queues.dlqUrl}
   MONGO_URL=${MONGO_URL}${process.env.MONGO_URL ? "" : " (the in-memory MongoDB test server; set MONGO_URL to use a real one)"}
-  AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`);
+  AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  get-api:       http://127.0.0.1:${PORTS.api} (docs at /docs), gateway mode on
+  ingest-worker: http://127.0.0.1:${PORTS.worker}/healthz
+  dev token (every scope; kept in .gsk/dev-token): ${token}
+Try it: node scripts/demo.ts`);
 }
 
 await main(process.argv[2] ?? "up");

@@ -37,3 +37,34 @@ describe("parseEnvWith", () => {
     expect(() => parseEnvWith(schema, { REDIS_URL: "http://a:1" })).toThrow("REDIS_URL: must be a redis://");
   });
 });
+
+describe("parseApiTokens", () => {
+  const sha = "a".repeat(64);
+  it("reads tokens, lower-casing the hash and keeping * for all accounts", async () => {
+    const { parseApiTokens } = await import("./index.ts");
+    const tokens = parseApiTokens(
+      JSON.stringify([
+        { id: "reader", sha256: sha.toUpperCase(), scopes: ["data:read"], accounts: ["*"] },
+        { id: "acme", sha256: "b".repeat(64), scopes: ["data:read", "ttl:admin"], accounts: ["acme"] },
+      ]),
+      "API_TOKENS",
+    );
+    expect(tokens[0]).toEqual({ id: "reader", sha256: sha, scopes: ["data:read"], accounts: "*" });
+    expect(tokens[1]?.accounts).toEqual(["acme"]);
+  });
+
+  it("names the token and field at fault, and never echoes a hash", async () => {
+    const { parseApiTokens } = await import("./index.ts");
+    expect(() => parseApiTokens("[{", "API_TOKENS")).toThrow("API_TOKENS: is not JSON");
+    expect(() =>
+      parseApiTokens(
+        JSON.stringify([{ id: "x", sha256: "nothex", scopes: ["root"], accounts: [] }]),
+        "API_TOKENS_FILE",
+      ),
+    ).toThrow(
+      "invalid configuration: API_TOKENS_FILE.0.sha256: must be the 64 hex digits of the token's SHA-256; " +
+        "API_TOKENS_FILE.0.scopes.0: must be one of data:read, data:write, ttl:admin, archive:admin; " +
+        'API_TOKENS_FILE.0.accounts: must be ["*"] or a non-empty list of account ids',
+    );
+  });
+});

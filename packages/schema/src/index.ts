@@ -6,4 +6,5 @@ export * from "./json-schema.ts";
 export * from "./message.ts";
 export * from "./problems.ts";
 export * from "./time.ts";
+export * from "./tokens.ts";
 export * from "./ttl.ts";

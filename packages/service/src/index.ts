@@ -1,3 +1,13 @@
+export {
+  type Authenticator,
+  basicPassword,
+  bearerToken,
+  canSeeAccount,
+  createAuthenticator,
+  loadApiTokens,
+  type Principal,
+} from "./auth.ts";
+export { ApiError, errorHandler, problemResponse } from "./errors.ts";
 export { type HttpServer, listen } from "./http.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
 export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";

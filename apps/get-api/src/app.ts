@@ -1,0 +1,87 @@
+import { randomUUID } from "node:crypto";
+import { ApiError, bearerToken, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv, Deps } from "./deps.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
+import { dataRoutes } from "./routes/data.ts";
+import { ttlPolicyRoutes } from "./routes/ttl-policies.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+const unauthorized = () =>
+  problemResponse(401, "unauthorized", "A valid bearer token is required", undefined, {
+    "WWW-Authenticate": 'Bearer realm="gsk"',
+  });
+
+/** The get-api Hono app, built from its dependencies (no module state). */
+export function createApp(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const document = JSON.stringify(openApiDocument(deps.env));
+  const docs = docsPage();
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const reqId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    c.set("reqId", reqId);
+    c.set("deps", deps);
+    await next();
+    c.header("X-Request-Id", reqId);
+    const seconds = (performance.now() - started) / 1000;
+    const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
+    deps.metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    deps.metrics.duration.observe({ route }, seconds);
+    deps.logger.info(
+      {
+        reqId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(seconds * 10_000) / 10,
+        principal: c.get("principal")?.id,
+      },
+      "request",
+    );
+  });
+
+  app.route(
+    "/",
+    opsRoutes(deps.metrics.registry, {
+      ready: async () => {
+        if (deps.lifecycle.shuttingDown) throw new Error("shutting down");
+        await deps.redis.ping();
+      },
+    }),
+  );
+  app.get("/openapi.json", (c) => c.body(document, 200, { "Content-Type": "application/json" }));
+  app.get("/docs", (c) => c.html(docs));
+
+  const v1 = new Hono<AppEnv>();
+  v1.use("*", async (c, next) => {
+    const principal = deps.auth.authenticate(bearerToken(c.req.header("authorization")));
+    if (!principal) return unauthorized();
+    c.set("principal", principal);
+    await next();
+  });
+  v1.use("*", async (c, next) => {
+    if (c.req.method === "POST" && c.req.path === "/v1/data") return next();
+    return bodyLimit({
+      maxSize: DEFAULT_BODY_LIMIT,
+      onError: () => {
+        throw new ApiError(413, "too_large", `The request body is larger than ${DEFAULT_BODY_LIMIT} bytes`);
+      },
+    })(c, next);
+  });
+  v1.route("/data", dataRoutes(deps.env.MAX_DATA_BYTES));
+  v1.route("/ttl-policies", ttlPolicyRoutes());
+  app.route("/v1", v1);
+
+  app.notFound((c) => {
+    if (!deps.auth.authenticate(bearerToken(c.req.header("authorization")))) return unauthorized();
+    return problemResponse(404, "not_found", `No route ${c.req.method} ${c.req.path}`);
+  });
+  app.onError(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,40 @@
+import {
+  appEnvSchema,
+  commonEnvEntries,
+  envBool,
+  envHttpUrl,
+  envInt,
+  limitsEnvEntries,
+  parseEnvWith,
+  redisEnvEntries,
+  sqsEnvEntries,
+} from "@gsk/schema";
+import * as v from "valibot";
+
+const EnvSchema = v.pipe(
+  appEnvSchema({
+    ...commonEnvEntries(3000),
+    ...redisEnvEntries,
+    ...limitsEnvEntries,
+    ...sqsEnvEntries,
+    API_TOKENS: v.optional(v.string()),
+    API_TOKENS_FILE: v.optional(v.string()),
+    INGRESS_ENABLED: envBool(false),
+    SQS_QUEUE_URL: v.optional(envHttpUrl),
+    SHUTDOWN_TIMEOUT_MS: envInt(25_000, 1000, 600_000),
+  }),
+  v.forward(
+    v.check(
+      (env) => !env.INGRESS_ENABLED || env.SQS_QUEUE_URL !== undefined,
+      "is required when INGRESS_ENABLED=true",
+    ),
+    ["SQS_QUEUE_URL"],
+  ),
+);
+
+export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** Parses get-api's environment; throws one error naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  return parseEnvWith(EnvSchema, source);
+}

@@ -1,0 +1,54 @@
+import { validationProblem } from "@gsk/schema";
+import { ApiError } from "@gsk/service";
+import type { Context } from "hono";
+import * as v from "valibot";
+import type { AppEnv, Deps } from "./deps.ts";
+
+/** Runs a Redis call; an outage becomes 503 with Retry-After. */
+export async function withRedis<T>(deps: Deps, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    deps.metrics.redisErrors.inc();
+    deps.logger.warn({ err: error }, "redis call failed");
+    throw new ApiError(503, "redis_unavailable", "The data store is unavailable; retry later", {
+      headers: { "Retry-After": "5" },
+    });
+  }
+}
+
+/** Validates input against a schema; a failure is a 400 problem listing every error. */
+export function check<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const body = validationProblem(result.issues, `Invalid ${what}`);
+  throw new ApiError(400, "validation", body.detail, body.errors ? { errors: body.errors } : {});
+}
+
+/** The JSON body, or a 400 naming the parse error. */
+export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, "invalid_json", `The body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Fails with 403 unless the caller's token has `scope`. */
+export function requireScope(
+  c: Context<AppEnv>,
+  scope: Parameters<AppEnv["Variables"]["principal"]["scopes"]["has"]>[0],
+) {
+  if (!c.var.principal.scopes.has(scope)) {
+    throw new ApiError(403, "forbidden", `This token lacks the scope ${scope}`);
+  }
+}
+
+/** Whether an `If-None-Match` header matches an ETag (weak comparison, as RFC 9110 says). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === "*") return true;
+  const bare = etag.replace(/^W\//, "");
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === bare);
+}

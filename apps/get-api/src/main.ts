@@ -1,0 +1,68 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { redisKeys } from "@gsk/redis-keys";
+import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { EnvError, redactUrl } from "@gsk/schema";
+import { createAuthenticator, createLogger, listen, loadApiTokens, onShutdown } from "@gsk/service";
+import { createPolicyStore } from "@gsk/ttl-policy";
+import { createApp } from "./app.ts";
+import { parseEnv } from "./env.ts";
+import { createApiMetrics } from "./metrics.ts";
+
+let env: ReturnType<typeof parseEnv>;
+let tokens: ReturnType<typeof loadApiTokens>;
+try {
+  env = parseEnv(process.env);
+  tokens = loadApiTokens(env);
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  process.stderr.write(`get-api: ${error.message}\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(env.LOG_LEVEL, "get-api");
+const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
+  logger.warn({ err: error }, "redis connection error"),
+);
+const keys = redisKeys(env.REDIS_PREFIX);
+const sqs = env.INGRESS_ENABLED
+  ? new SQSClient({
+      region: env.AWS_REGION,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+      ...(env.SQS_ENDPOINT ? { endpoint: env.SQS_ENDPOINT } : {}),
+    })
+  : undefined;
+const lifecycle = { shuttingDown: false };
+const app = createApp({
+  env,
+  redis,
+  keys,
+  entries: createEntryStore(redis.redis, keys),
+  policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS),
+  ...(sqs ? { sqs } : {}),
+  auth: createAuthenticator(tokens),
+  logger,
+  metrics: createApiMetrics(),
+  now: Date.now,
+  lifecycle,
+});
+
+logger.info(
+  {
+    redis: env.REDIS_URL.map(redactUrl),
+    cluster: env.REDIS_CLUSTER,
+    ingress: env.INGRESS_ENABLED,
+    tokens: tokens.length,
+  },
+  "starting",
+);
+// Redis may be down at start: the API still listens, answers 503 and reconnects.
+redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
+const server = await listen(app, env.PORT, env.HOST);
+logger.info({ port: server.port }, "get-api listening");
+onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
+  lifecycle.shuttingDown = true;
+  await server.close();
+  await redis.redis.close();
+  sqs?.destroy();
+});

@@ -1,0 +1,67 @@
+// The built API (dist/main.js) as a process, configured by the environment alone.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { exited, freePort, reapOnExit, test, waitFor } from "@gsk/testing";
+import { describe, expect, onTestFinished } from "vitest";
+
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  reapOnExit(child);
+  onTestFinished(() => {
+    child.kill("SIGKILL");
+  });
+  let output = "";
+  child.stdout.on("data", (d) => {
+    output += d;
+  });
+  child.stderr.on("data", (d) => {
+    output += d;
+  });
+  return { child, output: () => output };
+}
+
+describe("get-api process", () => {
+  test("starts from the environment, serves, and stops cleanly on SIGTERM", async ({ redis }) => {
+    const port = await freePort();
+    const token = "process-test-token";
+    const sha256 = createHash("sha256").update(token).digest("hex");
+    const { child, output } = run({
+      REDIS_URL: redis.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      API_TOKENS: JSON.stringify([{ id: "t", sha256, scopes: ["data:read"], accounts: ["*"] }]),
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, "ready");
+    expect((await fetch(`${base}/v1/data/k`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(
+      404,
+    );
+    expect((await fetch(`${base}/v1/data/k`)).status).toBe(401);
+    child.kill("SIGTERM");
+    await exited(child);
+    expect(child.exitCode).toBe(0);
+    expect(output()).toContain('"msg":"stopped"');
+    expect(output()).not.toContain(token);
+  });
+
+  test("a bad environment stops it with one message naming every problem", async () => {
+    const { child, output } = run({ REDIS_URL: "redis://h:1", INGRESS_ENABLED: "true", PORT: "99999" });
+    await exited(child);
+    expect(child.exitCode).toBe(2);
+    expect(output()).toContain("PORT: must be at most 65535");
+    expect(output()).toContain("SQS_QUEUE_URL: is required when INGRESS_ENABLED=true");
+  });
+
+  test("tokens are required", async () => {
+    const { child, output } = run({ REDIS_URL: "redis://h:1" });
+    await exited(child);
+    expect(child.exitCode).toBe(2);
+    expect(output()).toContain("API_TOKENS: is required (or API_TOKENS_FILE)");
+  });
+});
