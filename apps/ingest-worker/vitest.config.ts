@@ -1,3 +1,6 @@
 import { defineProject } from "vitest/config";
 
-export default defineProject({ test: { name: "@gsk/ingest-worker", testTimeout: 30_000 } });
+// Integration tests start real servers; under a parallel turbo run on 2 cores they need headroom.
+export default defineProject({
+  test: { name: "@gsk/ingest-worker", testTimeout: 30_000, hookTimeout: 30_000 },
+});
