@@ -16,6 +16,10 @@ export interface Redis {
   del(key: string): Promise<number>;
   hmGet(key: string, fields: string[]): Promise<(string | null)[]>;
   pExpireTime(key: string): Promise<number>;
+  scan(
+    cursor: string,
+    options: { MATCH: string; COUNT: number },
+  ): Promise<{ cursor: string; keys: string[] }>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   scriptLoad(script: string): Promise<string>;
@@ -29,8 +33,8 @@ export interface Redis {
 /** What `createRedis` adds: the masters to SCAN and a ping for readiness. */
 export interface RedisHandle {
   redis: Redis;
-  /** One client per master (the client itself when not a cluster), for SCAN. */
-  masters(): Promise<Redis[]>;
+  /** One client per master (the client itself when not a cluster), for SCAN, named `host:port`. */
+  masters(): Promise<{ id: string; redis: Redis }[]>;
   ping(): Promise<void>;
 }
 
@@ -57,7 +61,12 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
     return {
       redis,
       masters: () =>
-        Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)) as unknown as Redis)),
+        Promise.all(
+          cluster.masters.map(async (m) => ({
+            id: m.address,
+            redis: (await cluster.nodeClient(m)) as unknown as Redis,
+          })),
+        ),
       async ping() {
         await Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)).ping()));
       },
@@ -69,7 +78,7 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
   const redis = client as unknown as Redis;
   return {
     redis,
-    masters: async () => [redis],
+    masters: async () => [{ id: "single", redis }],
     async ping() {
       await client.ping();
     },

@@ -34,6 +34,15 @@ return 1
 `;
 const WRITE_SHA = createHash("sha1").update(WRITE_SCRIPT).digest("hex");
 
+/** Whether version a is newer than b: later producedAt, then greater eventId in byte order. */
+export function isNewerVersion(
+  a: { producedAtMs: number; eventId: string },
+  b: { producedAtMs: number; eventId: string },
+): boolean {
+  if (a.producedAtMs !== b.producedAtMs) return a.producedAtMs > b.producedAtMs;
+  return Buffer.compare(Buffer.from(a.eventId), Buffer.from(b.eventId)) > 0;
+}
+
 /** One entry to write: its fields and its `data` already serialized. */
 export interface EntryWrite {
   meta: EntryMeta;
@@ -58,6 +67,8 @@ export interface EntryStore {
   write(entry: EntryWrite): Promise<"written" | "kept">;
   /** One round trip: the stored JSON, ETag and account, or null. */
   read(webhookKey: string): Promise<StoredRecord | null>;
+  /** The version Redis holds for a webhook key (producedAt ms, eventId), or null. */
+  readVersion(webhookKey: string): Promise<{ producedAtMs: number; eventId: string } | null>;
   /** The stored JSON and its absolute expiry, for the archiver; null when gone. */
   readForArchive(redis: Redis, key: string): Promise<ArchivableRecord | null>;
 }
@@ -94,6 +105,10 @@ export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
       const [body, etag, accountId] = await redis.hmGet(keys.entry(webhookKey), [F.body, F.etag, F.account]);
       if (body == null || etag == null || accountId == null) return null;
       return { body, etag, accountId };
+    },
+    async readVersion(webhookKey) {
+      const [p, e] = await redis.hmGet(keys.entry(webhookKey), [F.producedAt, F.eventId]);
+      return p == null || e == null ? null : { producedAtMs: Number(p), eventId: e };
     },
     async readForArchive(node, key) {
       const [[body], pexpireTime] = await Promise.all([node.hmGet(key, [F.body]), node.pExpireTime(key)]);

@@ -4,5 +4,6 @@ export {
   createEntryStore,
   type EntryStore,
   type EntryWrite,
+  isNewerVersion,
   type StoredRecord,
 } from "./entries.ts";

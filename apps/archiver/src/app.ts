@@ -1,0 +1,81 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { HonoAdapter } from "@bull-board/hono";
+import {
+  type Authenticator,
+  basicPassword,
+  bearerToken,
+  errorHandler,
+  type Logger,
+  opsRoutes,
+  type Principal,
+  problemResponse,
+} from "@gsk/service";
+import { serveStatic } from "@hono/node-server/serve-static";
+import type { Queue } from "bullmq";
+import { Hono } from "hono";
+import { enqueueManualRun } from "./jobs.ts";
+import type { ArchiveMetrics } from "./metrics.ts";
+
+export interface AppDeps {
+  queue: Queue;
+  auth: Authenticator;
+  metrics: ArchiveMetrics;
+  logger: Logger;
+  boardReadOnly: boolean;
+  /** Resolves when Redis and MongoDB answer. */
+  ready: () => Promise<void>;
+}
+
+const BOARD = "/admin/queues";
+
+function authorize(principal: Principal | undefined, challenge: string): Response | undefined {
+  if (!principal) {
+    return problemResponse(401, "unauthorized", "A valid token is required", undefined, {
+      "WWW-Authenticate": challenge,
+    });
+  }
+  if (!principal.scopes.has("archive:admin")) {
+    return problemResponse(403, "forbidden", "This token lacks the scope archive:admin");
+  }
+  return undefined;
+}
+
+/** The archiver's HTTP app: health, metrics, the manual-run route and bull-board, all but health behind auth. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.route("/", opsRoutes(deps.metrics.registry, { ready: deps.ready }));
+
+  app.post("/admin/archive/runs", async (c) => {
+    const principal = deps.auth.authenticate(bearerToken(c.req.header("authorization")));
+    const denied = authorize(principal, 'Bearer realm="gsk-archiver"');
+    if (denied) return denied;
+    const result = await enqueueManualRun(deps.queue);
+    if ("busy" in result)
+      return problemResponse(409, "run_in_progress", "An archive run is already waiting or active");
+    deps.logger.info({ runId: result.runId, principal: principal?.id }, "manual archive run queued");
+    return c.json(result, 202);
+  });
+
+  // A browser logs in with HTTP Basic (any user name, the token as password); tools send Bearer.
+  app.use(`${BOARD}/*`, async (c, next) => {
+    const header = c.req.header("authorization");
+    const principal = deps.auth.authenticate(bearerToken(header) ?? basicPassword(header));
+    const denied = authorize(principal, 'Basic realm="gsk-archiver"');
+    if (denied) return denied;
+    await next();
+  });
+  app.get(`${BOARD}/`, (c) => c.redirect(BOARD));
+  const board = new HonoAdapter(serveStatic);
+  createBullBoard({
+    queues: [new BullMQAdapter(deps.queue, { readOnlyMode: deps.boardReadOnly })],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: "GSK archiver" } },
+  });
+  board.setBasePath(BOARD);
+  app.route(BOARD, board.registerPlugin());
+
+  app.notFound(() => problemResponse(404, "not_found", "No such route"));
+  app.onError(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,113 @@
+import { redisKeys } from "@gsk/redis-keys";
+import { createEntryStore, type RedisHandle } from "@gsk/redis-store";
+import { type Authenticator, type HttpServer, type Logger, listen } from "@gsk/service";
+import { Queue, Worker } from "bullmq";
+import type { MongoClient } from "mongodb";
+import { createApp } from "./app.ts";
+import { archiveOf, ensureIndexes } from "./collections.ts";
+import type { Env } from "./env.ts";
+import { bullConnection, QUEUE_NAME, queueOptions, registerSchedule } from "./jobs.ts";
+import { createArchiveMetrics } from "./metrics.ts";
+import { createProcessor } from "./processor.ts";
+
+export interface ArchiverDeps {
+  env: Env;
+  redis: RedisHandle;
+  mongo: MongoClient;
+  auth: Authenticator;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** The archiver: schedule, worker (one run at a time across every pod), HTTP app. */
+export function createArchiver(deps: ArchiverDeps) {
+  const { env, logger } = deps;
+  const keys = redisKeys(env.REDIS_PREFIX);
+  const archive = archiveOf(deps.mongo.db(env.MONGO_DB));
+  const metrics = createArchiveMetrics();
+  const queueConnection = bullConnection(env);
+  const workerConnection = bullConnection(env);
+  for (const c of [queueConnection, workerConnection]) {
+    c.on("error", (error: Error) => logger.warn({ err: error }, "bullmq redis connection error"));
+  }
+  const queue = new Queue(QUEUE_NAME, queueOptions(env, keys, queueConnection));
+  queue.on("error", (error) => logger.warn({ err: error }, "queue error"));
+
+  let indexes: Promise<void> | undefined;
+  const indexesReady = () => {
+    indexes ??= ensureIndexes(archive, env.ARCHIVE_RETENTION_DAYS).catch((error: unknown) => {
+      indexes = undefined;
+      throw error;
+    });
+    return indexes;
+  };
+  const process = createProcessor({
+    redis: deps.redis,
+    keys,
+    entries: createEntryStore(deps.redis.redis, keys),
+    archive,
+    metrics,
+    logger,
+    scanCount: env.ARCHIVE_SCAN_COUNT,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  let worker: Worker | undefined;
+  let http: HttpServer | undefined;
+  let stopping = false;
+
+  const app = createApp({
+    queue,
+    auth: deps.auth,
+    metrics,
+    logger,
+    boardReadOnly: env.ARCHIVE_BOARD_READ_ONLY,
+    ready: async () => {
+      if (stopping) throw new Error("shutting down");
+      await deps.redis.ping();
+      await deps.mongo.db(env.MONGO_DB).command({ ping: 1 }, { timeoutMS: 2000 });
+    },
+  });
+
+  return {
+    app,
+    queue,
+    archive,
+    metrics,
+    get port() {
+      return http?.port ?? 0;
+    },
+    /** Registers the schedule, starts the worker and the HTTP listener; MongoDB may still be down. */
+    async start() {
+      await registerSchedule(queue, env);
+      indexesReady().catch((error: unknown) =>
+        logger.warn({ err: error }, "MongoDB not ready; indexes will be made on the next run"),
+      );
+      worker = new Worker(
+        QUEUE_NAME,
+        async (job) => {
+          await indexesReady();
+          return process(job);
+        },
+        { connection: workerConnection, prefix: keys.bullPrefix, concurrency: 1, lockDuration: 60_000 },
+      );
+      worker.on("error", (error) => logger.error({ err: error }, "bullmq worker error"));
+      worker.on("failed", (job, error) =>
+        logger.warn({ runId: job?.id, attemptsMade: job?.attemptsMade, err: error }, "archive job failed"),
+      );
+      http = await listen(app, env.PORT, env.HOST);
+      logger.info({ port: http.port, cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver started");
+    },
+    /** Fails readiness, lets a running job finish (within the deadline), closes everything. */
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await http?.close();
+      await worker?.close();
+      await queue.close();
+      queueConnection.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}
+
+export type Archiver = ReturnType<typeof createArchiver>;

@@ -1,0 +1,58 @@
+import { appEnvSchema, commonEnvEntries, envBool, envInt, parseEnvWith, redisEnvEntries } from "@gsk/schema";
+import * as v from "valibot";
+
+const EnvSchema = appEnvSchema({
+  ...commonEnvEntries(3002),
+  ...redisEnvEntries,
+  MONGO_URL: v.pipe(
+    v.string("is required"),
+    v.regex(/^mongodb(\+srv)?:\/\//, "must be a mongodb:// or mongodb+srv:// URL"),
+  ),
+  MONGO_DB: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 of [A-Za-z0-9_-]")),
+    "gsk",
+  ),
+  API_TOKENS: v.optional(v.string()),
+  API_TOKENS_FILE: v.optional(v.string()),
+  ARCHIVE_CRON: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\S+( \S+){4,5}$/, "must be a cron pattern of 5 or 6 fields, e.g. 0 2 * * *"),
+    ),
+    "0 2 * * *",
+  ),
+  ARCHIVE_TZ: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, "must be an IANA time zone, e.g. UTC or Europe/Paris"),
+    ),
+    "UTC",
+  ),
+  ARCHIVE_RETENTION_DAYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, "must be a whole number of days"),
+      v.transform(Number),
+      v.minValue(1, "must be at least 1"),
+    ),
+  ),
+  ARCHIVE_SCAN_COUNT: envInt(1000, 10, 100_000),
+  ARCHIVE_ATTEMPTS: envInt(5, 1, 100),
+  ARCHIVE_BACKOFF_MS: envInt(30_000, 100, 3_600_000),
+  ARCHIVE_BOARD_READ_ONLY: envBool(true),
+  SHUTDOWN_TIMEOUT_MS: envInt(25_000, 1000, 600_000),
+});
+
+export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** Parses the archiver's environment (app and CLI); throws one error naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  return parseEnvWith(EnvSchema, source);
+}

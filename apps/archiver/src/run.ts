@@ -1,0 +1,164 @@
+import type { RedisKeys } from "@gsk/redis-keys";
+import type { EntryStore, RedisHandle } from "@gsk/redis-store";
+import { StoredEntrySchema } from "@gsk/schema";
+import { decodePolicy } from "@gsk/ttl-policy";
+import { type AnyBulkWriteOperation, MongoBulkWriteError } from "mongodb";
+import * as v from "valibot";
+import type { Archive, EntryDoc, RunCounts } from "./collections.ts";
+
+/** Where a run is: SCAN cursors per master and counts so far; kept in the job so a retry resumes. */
+export interface RunState {
+  cursors: Record<string, string>;
+  done: string[];
+  counts: RunCounts;
+}
+
+export const emptyState = (): RunState => ({
+  cursors: {},
+  done: [],
+  counts: { scanned: 0, vanished: 0, inserted: 0, unchanged: 0, failed: 0 },
+});
+
+/** Receives each batch of upserts; the default writes them to `entries`. */
+export type Sink = (
+  ops: AnyBulkWriteOperation<EntryDoc>[],
+) => Promise<Pick<RunCounts, "inserted" | "unchanged" | "failed">>;
+
+export interface RunContext {
+  redis: RedisHandle;
+  keys: RedisKeys;
+  entries: EntryStore;
+  archive: Archive;
+  runId: string;
+  now: () => number;
+  scanCount: number;
+  state: RunState;
+  /** Called after every written batch with the state to persist. */
+  checkpoint: (state: RunState) => Promise<void>;
+  sink?: Sink;
+}
+
+/** Upserts into `entries`, one ordered:false bulkWrite per batch; MongoDB outages throw (the run retries). */
+export function mongoSink(archive: Archive): Sink {
+  return async (ops) => {
+    if (ops.length === 0) return { inserted: 0, unchanged: 0, failed: 0 };
+    try {
+      const result = await archive.entries.bulkWrite(ops, { ordered: false });
+      return { inserted: result.upsertedCount, unchanged: result.matchedCount, failed: 0 };
+    } catch (error) {
+      const writeErrors = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
+      if (writeErrors.length === 0) throw error;
+      const { result } = error as MongoBulkWriteError;
+      return { inserted: result.upsertedCount, unchanged: result.matchedCount, failed: writeErrors.length };
+    }
+  };
+}
+
+function toOperation(body: string, runId: string, at: Date): AnyBulkWriteOperation<EntryDoc> | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = v.safeParse(StoredEntrySchema, json);
+  if (!parsed.success) return undefined;
+  const e = parsed.output;
+  return {
+    updateOne: {
+      filter: { webhookKey: e.webhookKey, producedAt: new Date(e.producedAt), eventId: e.eventId },
+      update: {
+        $setOnInsert: {
+          accountId: e.accountId,
+          flowId: e.flowId,
+          data: e.data,
+          storedAt: new Date(e.storedAt),
+          expiresAt: e.expiresAt === null ? null : new Date(e.expiresAt),
+          firstArchivedAt: at,
+        },
+        $set: { lastArchivedAt: at, runId },
+      },
+      upsert: true,
+    },
+  };
+}
+
+/**
+ * Copies every live entry of every master to `entries` (SCAN MATCH, pipelined reads, bulk
+ * upserts), then every TTL policy to `policies`. Reading waits for writing: at most one batch
+ * is being written while the next is read, so memory does not grow with the key count.
+ */
+export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policies: number }> {
+  const { state } = ctx;
+  const sink = ctx.sink ?? mongoSink(ctx.archive);
+  const at = new Date(ctx.now());
+  for (const { id, redis } of await ctx.redis.masters()) {
+    if (state.done.includes(id)) continue;
+    let cursor = state.cursors[id] ?? "0";
+    let pending: Promise<void> | undefined;
+    do {
+      const scanned = await redis.scan(cursor, { MATCH: ctx.keys.entryPattern, COUNT: ctx.scanCount });
+      const records = await Promise.all(scanned.keys.map((key) => ctx.entries.readForArchive(redis, key)));
+      const ops: AnyBulkWriteOperation<EntryDoc>[] = [];
+      let vanished = 0;
+      let corrupt = 0;
+      for (const record of records) {
+        if (!record) vanished++;
+        else {
+          const op = toOperation(record.body, ctx.runId, at);
+          if (op) ops.push(op);
+          else corrupt++;
+        }
+      }
+      await pending;
+      const next = scanned.cursor;
+      pending = sink(ops).then(async (written) => {
+        const c = state.counts;
+        c.vanished += vanished;
+        c.inserted += written.inserted;
+        c.unchanged += written.unchanged;
+        c.failed += written.failed + corrupt;
+        c.scanned = c.inserted + c.unchanged + c.failed;
+        state.cursors[id] = next;
+        await ctx.checkpoint(state);
+      });
+      cursor = next;
+    } while (cursor !== "0");
+    await pending;
+    state.done.push(id);
+    await ctx.checkpoint(state);
+  }
+  const policies = await copyPolicies(ctx, at);
+  return { ...state.counts, policies };
+}
+
+async function copyPolicies(ctx: RunContext, at: Date): Promise<number> {
+  let copied = 0;
+  for (const { redis } of await ctx.redis.masters()) {
+    let cursor = "0";
+    do {
+      const scanned = await redis.scan(cursor, { MATCH: ctx.keys.policyPattern, COUNT: ctx.scanCount });
+      const found = await Promise.all(
+        scanned.keys.map(async (key) => ({ key, scope: ctx.keys.policyOf(key), raw: await redis.get(key) })),
+      );
+      const ops = found.flatMap(({ key, scope, raw }) => {
+        if (!scope || raw === null) return [];
+        const policy = decodePolicy(key, raw);
+        if (!policy) return [];
+        return [
+          {
+            updateOne: {
+              filter: { accountId: scope.accountId, flowId: scope.flowId },
+              update: { $set: { ttlSeconds: policy.ttlSeconds, lastSeenAt: at } },
+              upsert: true,
+            },
+          },
+        ];
+      });
+      if (ops.length > 0) await ctx.archive.policies.bulkWrite(ops, { ordered: false });
+      copied += ops.length;
+      cursor = scanned.cursor;
+    } while (cursor !== "0");
+  }
+  return copied;
+}
