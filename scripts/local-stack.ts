@@ -96,6 +96,12 @@ function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
       env: { ...common, SQS_DLQ_URL: dlqUrl, PORT: String(PORTS.worker) },
     },
     {
+      name: "archiver",
+      port: PORTS.archiver,
+      command: [process.execPath, built("archiver")],
+      env: { ...common, PORT: String(PORTS.archiver), MONGO_URL },
+    },
+    {
       name: "get-api",
       port: PORTS.api,
       command: [process.execPath, built("get-api")],
@@ -184,6 +190,7 @@ The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.s
   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   get-api:       http://127.0.0.1:${PORTS.api} (docs at /docs), gateway mode on
   ingest-worker: http://127.0.0.1:${PORTS.worker}/healthz
+  archiver:      bull-board at http://127.0.0.1:${PORTS.archiver}/admin/queues (any user, the dev token as password)
   dev token (every scope; kept in .gsk/dev-token): ${token}
 Try it: node scripts/demo.ts`);
 }

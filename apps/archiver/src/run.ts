@@ -112,7 +112,7 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
       }
       await pending;
       const next = scanned.cursor;
-      pending = sink(ops).then(async (written) => {
+      const write = sink(ops).then(async (written) => {
         const c = state.counts;
         c.vanished += vanished;
         c.inserted += written.inserted;
@@ -122,6 +122,10 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
         state.cursors[id] = next;
         await ctx.checkpoint(state);
       });
+      // Awaited before the next write or after the loop; this only keeps a failure from being
+      // reported as unhandled while the next batch is read.
+      write.catch(() => {});
+      pending = write;
       cursor = next;
     } while (cursor !== "0");
     await pending;
