@@ -109,5 +109,3 @@ export function createArchiver(deps: ArchiverDeps) {
     },
   };
 }
-
-export type Archiver = ReturnType<typeof createArchiver>;

@@ -22,7 +22,7 @@ export interface PolicyDoc {
   lastSeenAt: Date;
 }
 
-export type RunStatus = "running" | "succeeded" | "failed";
+type RunStatus = "running" | "succeeded" | "failed";
 
 /** The counts of a run: scanned = inserted + unchanged + failed. */
 export interface RunCounts {
@@ -50,7 +50,7 @@ export interface Archive {
   runs: Collection<RunDoc>;
 }
 
-export const ENTRY_INDEX = "webhookKey_1_producedAt_-1_eventId_1";
+const ENTRY_INDEX = "webhookKey_1_producedAt_-1_eventId_1";
 const RETENTION_INDEX = "lastArchivedAt_retention";
 
 export function archiveOf(db: Db): Archive {

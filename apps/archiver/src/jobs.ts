@@ -5,7 +5,7 @@ import * as v from "valibot";
 import type { Env } from "./env.ts";
 
 export const QUEUE_NAME = "archive";
-export const SCHEDULER_ID = "nightly-archive";
+const SCHEDULER_ID = "nightly-archive";
 
 /** Job data: what started the run, and (after a failed attempt) where it stopped. */
 export const JobDataSchema = v.object({

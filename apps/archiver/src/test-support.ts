@@ -13,7 +13,7 @@ import { parseEnv } from "./env.ts";
 export const ADMIN_TOKEN = "archive-admin-token-123";
 export const READER_TOKEN = "data-reader-token-123";
 const sha = (t: string) => createHash("sha256").update(t).digest("hex");
-export const API_TOKENS = JSON.stringify([
+const API_TOKENS = JSON.stringify([
   { id: "admin", sha256: sha(ADMIN_TOKEN), scopes: ["archive:admin"], accounts: ["*"] },
   { id: "reader", sha256: sha(READER_TOKEN), scopes: ["data:read"], accounts: ["*"] },
 ]);
