@@ -27,8 +27,9 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     const reqId = given && REQUEST_ID.test(given) ? given : randomUUID();
     c.set("reqId", reqId);
     c.set("deps", deps);
-    await next();
     c.header("X-Request-Id", reqId);
+    await next();
+    if (!c.res.headers.has("x-request-id")) c.res.headers.set("X-Request-Id", reqId);
     const seconds = (performance.now() - started) / 1000;
     const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
     deps.metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
@@ -65,14 +66,16 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     c.set("principal", principal);
     await next();
   });
+  const limit = bodyLimit({
+    maxSize: DEFAULT_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError(413, "too_large", `The request body is larger than ${DEFAULT_BODY_LIMIT} bytes`);
+    },
+  });
+  // GET and HEAD carry no body; POST /v1/data has its own, larger limit.
   v1.use("*", async (c, next) => {
-    if (c.req.method === "POST" && c.req.path === "/v1/data") return next();
-    return bodyLimit({
-      maxSize: DEFAULT_BODY_LIMIT,
-      onError: () => {
-        throw new ApiError(413, "too_large", `The request body is larger than ${DEFAULT_BODY_LIMIT} bytes`);
-      },
-    })(c, next);
+    if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path === "/v1/data") return next();
+    return limit(c, next);
   });
   v1.route("/data", dataRoutes(deps.env.MAX_DATA_BYTES));
   v1.route("/ttl-policies", ttlPolicyRoutes());

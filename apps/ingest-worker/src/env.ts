@@ -17,7 +17,7 @@ const EnvSchema = appEnvSchema({
   ...sqsEnvEntries,
   SQS_QUEUE_URL: envHttpUrl,
   SQS_DLQ_URL: envHttpUrl,
-  INGEST_CONCURRENCY: envInt(8, 1, 64),
+  INGEST_CONCURRENCY: envInt(16, 1, 64),
   INGEST_BATCH_SIZE: envInt(10, 1, 10),
   INGEST_WAIT_SECONDS: envInt(20, 0, 20),
   INGEST_VISIBILITY_TIMEOUT_SECONDS: envInt(30, 5, 43_200),

@@ -12,21 +12,25 @@ export function onShutdown(logger: Logger, deadlineMs: number, stop: () => Promi
     logger.info({ signal, deadlineMs }, "shutting down");
     const timer = setTimeout(() => {
       logger.error({ deadlineMs }, "shutdown deadline passed; exiting");
-      process.exit(1);
+      exit(logger, 1);
     }, deadlineMs);
     timer.unref();
     stop().then(
       () => {
         logger.info("stopped");
-        logger.flush?.();
-        process.exit(0);
+        exit(logger, 0);
       },
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
+        exit(logger, 1);
       },
     );
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+}
+
+/** Exits once the logger's buffered lines are written. */
+function exit(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
 }

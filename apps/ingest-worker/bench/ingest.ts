@@ -1,0 +1,160 @@
+// pnpm bench ingest [--messages N]: the worker's messages/s against fauxqs and redis-server on this
+// machine, next to (a) a raw ReceiveMessage + DeleteMessageBatch loop (8 pollers, no work) and
+// (b) sqs-consumer one message at a time with one Redis write each, all measured in this run.
+import { parseArgs } from "node:util";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { createRedis } from "@gsk/redis-store";
+import { createLogger } from "@gsk/service";
+import { createQueueWithDlq, queueDepth, startRedis, startSqs } from "@gsk/testing/servers";
+import { createClient } from "redis";
+import { Consumer } from "sqs-consumer";
+import { parseEnv } from "../src/env.ts";
+import { createWorker } from "../src/worker.ts";
+
+const { values } = parseArgs({ options: { messages: { type: "string", default: "30000" } } });
+const N = Number(values.messages);
+if (!Number.isInteger(N) || N < 100 || N > 1_000_000) throw new Error("--messages must be 100-1000000");
+
+const redisServer = await startRedis();
+const sqsServer = await startSqs();
+const sqs = sqsServer.client();
+let round = 0;
+
+const body = (i: number) =>
+  JSON.stringify({
+    accountId: "bench",
+    flowId: "flow",
+    webhookKeys: [`key-${i % 50_000}`],
+    data: { i, pad: "x".repeat(880) },
+  });
+
+async function fill(count: number): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const queues = await createQueueWithDlq(sqs, `bench-${++round}`, { maxReceiveCount: 100 });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        const start = next;
+        next += 10;
+        const entries = Array.from({ length: Math.min(10, count - start) }, (_, j) => ({
+          Id: String(j),
+          MessageBody: body(start + j),
+        }));
+        await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.queueUrl, Entries: entries }));
+      }
+    }),
+  );
+  return queues;
+}
+
+async function timeUntilDrained(queueUrl: string, count: number, start: () => Promise<() => Promise<void>>) {
+  const t0 = performance.now();
+  const stop = await start();
+  while ((await queueDepth(sqs, queueUrl)) > 0) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (performance.now() - t0) / 1000;
+  await stop();
+  return count / seconds;
+}
+
+async function rawLoop(client: SQSClient, count: number): Promise<number> {
+  const { queueUrl } = await fill(count);
+  return timeUntilDrained(queueUrl, count, async () => {
+    let running = true;
+    const pollers = Array.from({ length: 8 }, async () => {
+      while (running) {
+        const { Messages } = await client.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        if (!Messages?.length) continue;
+        await client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+    });
+    return async () => {
+      running = false;
+      await Promise.all(pollers);
+    };
+  });
+}
+
+async function oneAtATime(count: number): Promise<number> {
+  const { queueUrl } = await fill(count);
+  const redis = createClient({ url: redisServer.url });
+  await redis.connect();
+  const rate = await timeUntilDrained(queueUrl, count, async () => {
+    const consumer = Consumer.create({
+      queueUrl,
+      sqs,
+      useQueueUrlAsEndpoint: false,
+      waitTimeSeconds: 1,
+      handleMessage: async (message) => {
+        await redis.set(`single:${message.MessageId}`, message.Body ?? "");
+        return message;
+      },
+    });
+    consumer.start();
+    return async () => consumer.stop();
+  });
+  redis.destroy();
+  return rate;
+}
+
+async function worker(count: number, concurrency: number): Promise<number> {
+  const queues = await fill(count);
+  const env = parseEnv({
+    REDIS_URL: redisServer.url,
+    SQS_ENDPOINT: sqsServer.endpoint,
+    SQS_QUEUE_URL: queues.queueUrl,
+    SQS_DLQ_URL: queues.dlqUrl,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    INGEST_WAIT_SECONDS: "1",
+    INGEST_CONCURRENCY: String(concurrency),
+  });
+  const redis = createRedis({ urls: env.REDIS_URL, cluster: false }, () => {});
+  await redis.redis.connect();
+  const w = createWorker({ env, redis, sqs, logger: createLogger("silent", "bench") });
+  const rate = await timeUntilDrained(queues.queueUrl, count, async () => {
+    await w.start();
+    return () => w.stop();
+  });
+  const stored = await w.metrics.messages.get();
+  const handled = stored.values.reduce((a, v) => a + v.value, 0);
+  if (handled < count) throw new Error(`worker handled ${handled} of ${count}`);
+  redis.redis.destroy();
+  return rate;
+}
+
+const fmt = (n: number) => `${Math.round(n).toLocaleString("en")} msg/s`;
+console.error(
+  `ingest bench: ${N} messages of ~1 KiB per measurement (fauxqs and redis-server in their own processes)`,
+);
+const raw = await rawLoop(sqs, N);
+console.log(`raw Receive+DeleteBatch loop, 8 pollers: ${fmt(raw)}`);
+const single = await oneAtATime(Math.min(N, 3000));
+console.log(`sqs-consumer one at a time + SET:      ${fmt(single)}`);
+const results: [number, number][] = [];
+for (const c of (process.env.GSK_BENCH_CONCURRENCY ?? "1,8,16,32").split(",").map(Number)) {
+  const rate = await worker(N, c);
+  results.push([c, rate]);
+  console.log(
+    `worker, INGEST_CONCURRENCY=${c}:            ${fmt(rate)}  (${(rate / raw).toFixed(2)}x raw, ${(rate / single).toFixed(1)}x one-at-a-time)`,
+  );
+}
+const best = Math.max(...results.map(([, r]) => r));
+console.log(
+  `\nworker (best) / raw loop: ${(best / raw).toFixed(2)} (goal >= 0.85); worker / one-at-a-time: ${(best / single).toFixed(1)}x (goal >= 20x)`,
+);
+sqs.destroy();
+await sqsServer.stop();
+await redisServer.dispose();
+process.exit(0);
