@@ -1,9 +1,7 @@
 import type { RedisKeys } from "@gsk/redis-keys";
-import type { EntryStore, RedisHandle } from "@gsk/redis-store";
-import { StoredEntrySchema } from "@gsk/schema";
+import type { ArchivableRecord, EntryStore, RedisHandle } from "@gsk/redis-store";
 import { decodePolicy } from "@gsk/ttl-policy";
 import { type AnyBulkWriteOperation, MongoBulkWriteError } from "mongodb";
-import * as v from "valibot";
 import type { Archive, EntryDoc, RunCounts } from "./collections.ts";
 
 /** Where a run is: SCAN cursors per master and counts so far; kept in the job so a retry resumes. */
@@ -54,26 +52,40 @@ export function mongoSink(archive: Archive): Sink {
   };
 }
 
-function toOperation(body: string, runId: string, at: Date): AnyBulkWriteOperation<EntryDoc> | undefined {
-  let json: unknown;
+const isInstant = (value: unknown): value is string =>
+  typeof value === "string" && !Number.isNaN(Date.parse(value));
+
+/**
+ * The upsert of one stored entry, or undefined when the body is not an entry. The worker wrote
+ * it, so a structural check is enough here (a full schema parse halves the read side's rate).
+ * The expiry is the one Redis holds, in case it was changed since (e.g. PERSIST).
+ */
+function toOperation(
+  record: ArchivableRecord,
+  runId: string,
+  at: Date,
+): AnyBulkWriteOperation<EntryDoc> | undefined {
+  let e: Record<string, unknown>;
   try {
-    json = JSON.parse(body);
+    e = JSON.parse(record.body);
   } catch {
     return undefined;
   }
-  const parsed = v.safeParse(StoredEntrySchema, json);
-  if (!parsed.success) return undefined;
-  const e = parsed.output;
+  const { webhookKey, accountId, flowId, eventId, producedAt, storedAt } = e;
+  if (typeof webhookKey !== "string" || typeof accountId !== "string" || typeof flowId !== "string")
+    return undefined;
+  if (typeof eventId !== "string" || !isInstant(producedAt) || !isInstant(storedAt) || !("data" in e))
+    return undefined;
   return {
     updateOne: {
-      filter: { webhookKey: e.webhookKey, producedAt: new Date(e.producedAt), eventId: e.eventId },
+      filter: { webhookKey, producedAt: new Date(producedAt), eventId },
       update: {
         $setOnInsert: {
-          accountId: e.accountId,
-          flowId: e.flowId,
+          accountId,
+          flowId,
           data: e.data,
-          storedAt: new Date(e.storedAt),
-          expiresAt: e.expiresAt === null ? null : new Date(e.expiresAt),
+          storedAt: new Date(storedAt),
+          expiresAt: record.pexpireTime === null ? null : new Date(record.pexpireTime),
           firstArchivedAt: at,
         },
         $set: { lastArchivedAt: at, runId },
@@ -105,7 +117,7 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
       for (const record of records) {
         if (!record) vanished++;
         else {
-          const op = toOperation(record.body, ctx.runId, at);
+          const op = toOperation(record, ctx.runId, at);
           if (op) ops.push(op);
           else corrupt++;
         }

@@ -94,8 +94,11 @@ export class Collection {
     return this.indexList.map((i) => i.spec);
   }
 
-  /** Documents that may match `filter`: an index lookup when it pins every field of an index. */
-  candidates(filter: Doc): Doc[] {
+  /**
+   * Documents that may match `filter`: an index lookup when it pins every field of an index.
+   * `exact` when the filter is nothing but those equalities, so every candidate matches.
+   */
+  candidates(filter: Doc): { docs: Doc[]; exact: boolean } {
     const equalities = new Map<string, unknown>();
     for (const [key, value] of Object.entries(filter)) {
       if (key.startsWith("$")) continue;
@@ -108,24 +111,32 @@ export class Collection {
         equalities.set(key, value);
       }
     }
+    const filterKeys = Object.keys(filter).length;
+    const scalar = (v: unknown) => typeof v !== "object" || v instanceof Date;
     if (equalities.has("_id")) {
       const doc = this.byId.get(keyOf(equalities.get("_id")));
-      return doc ? [doc] : [];
+      return { docs: doc ? [doc] : [], exact: filterKeys === 1 && scalar(equalities.get("_id")) };
     }
     for (const index of this.indexList) {
       if (index.spec.sparse || index.spec.partialFilterExpression) continue;
       if (index.fields.every((f) => equalities.has(f))) {
         const key = index.fields.map((f) => keyOf(equalities.get(f))).join("|");
-        return [...(index.entries.get(key) ?? [])];
+        const exact =
+          filterKeys === index.fields.length &&
+          equalities.size === filterKeys &&
+          index.fields.every((f) => !f.includes(".") && scalar(equalities.get(f)));
+        return { docs: [...(index.entries.get(key) ?? [])], exact };
       }
     }
-    return this.all();
+    return { docs: this.all(), exact: false };
   }
 
   /** The matching documents in natural order. */
   match(filter: Doc): Doc[] {
+    const { docs, exact } = this.candidates(filter);
+    if (exact) return docs;
     const query = new Query(filter);
-    return this.candidates(filter).filter((doc) => query.test(doc));
+    return docs.filter((doc) => query.test(doc));
   }
 
   insert(doc: Doc): void {

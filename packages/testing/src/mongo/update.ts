@@ -1,5 +1,5 @@
 import { ObjectId } from "bson";
-import { update as applyModifier } from "mingo";
+import { compare } from "mingo/util";
 import { badValue, CommandError, failedToParse, notSupported, typeMismatch } from "./errors.ts";
 import { clone, getPath, isDocument, keyOf, show, typeName } from "./values.ts";
 
@@ -143,9 +143,60 @@ export function applyUpdate(doc: Doc, u: Doc, inserting: boolean): Doc {
       }
     }
   }
-  if (Object.keys(modifier).length > 0)
-    applyModifier(next, modifier as never, [], undefined, { cloneMode: "deep" });
+  applyOperators(next, modifier);
   return next;
+}
+
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let target: Record<string, unknown> = doc;
+  for (const part of parts.slice(0, -1)) {
+    const child = target[part];
+    if (typeof child !== "object" || child === null) target[part] = {};
+    target = target[part] as Record<string, unknown>;
+  }
+  target[parts[parts.length - 1] as string] = value;
+}
+
+function unsetPath(doc: Doc, path: string): void {
+  const parts = path.split(".");
+  const parent = parts.length === 1 ? doc : getPath(doc, parts.slice(0, -1).join("."));
+  if (typeof parent === "object" && parent !== null)
+    delete (parent as Doc)[parts[parts.length - 1] as string];
+}
+
+/** Applies validated operators in place, as mongod does for $set, $unset, $inc, $mul, $min, $max, $push. */
+function applyOperators(doc: Doc, modifier: Doc): void {
+  for (const [op, fields] of Object.entries(modifier)) {
+    for (const [path, arg] of Object.entries(fields as Doc)) {
+      const current = getPath(doc, path);
+      switch (op) {
+        case "$set":
+          setPath(doc, path, clone(arg));
+          break;
+        case "$unset":
+          unsetPath(doc, path);
+          break;
+        case "$inc":
+          setPath(doc, path, ((current as number | undefined) ?? 0) + (arg as number));
+          break;
+        case "$mul":
+          setPath(doc, path, ((current as number | undefined) ?? 0) * (arg as number));
+          break;
+        case "$min":
+          if (current === undefined || compare(arg, current) < 0) setPath(doc, path, clone(arg));
+          break;
+        case "$max":
+          if (current === undefined || compare(arg, current) > 0) setPath(doc, path, clone(arg));
+          break;
+        case "$push": {
+          const items = isDocument(arg) && Array.isArray(arg.$each) ? arg.$each : [arg];
+          setPath(doc, path, [...((current as unknown[] | undefined) ?? []), ...items.map(clone)]);
+          break;
+        }
+      }
+    }
+  }
 }
 
 /** The document an upsert starts from: the query's equality conditions. */

@@ -1,0 +1,111 @@
+// pnpm bench archive [--keys 1000000] [--scan-count 1000]: keys/s and peak RSS of (1) a raw SCAN +
+// pipelined read loop (the read ceiling), (2) the archiver's read side alone (reads, transforms,
+// batches, writes nothing) and (3) a full run into MongoDB (MONGO_URL, else the test server),
+// each in its own process; (1) and (2) also at a tenth of the keys, to show RSS does not grow.
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { redisKeys } from "@gsk/redis-keys";
+import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+
+const { values } = parseArgs({
+  options: {
+    keys: { type: "string", default: "1000000" },
+    "scan-count": { type: "string", default: "1000" },
+  },
+});
+const KEYS = Number(values.keys);
+const SCAN = values["scan-count"] as string;
+const MODE = fileURLToPath(new URL("./archive-mode.ts", import.meta.url));
+
+const redisServer = await startRedis();
+const handle = createRedis({ urls: [redisServer.url], cluster: false }, () => {});
+await handle.redis.connect();
+const store = createEntryStore(handle.redis, redisKeys("gsk"));
+const data = JSON.stringify({ pad: "x".repeat(760), n: 1 });
+let filled = 0;
+async function fillTo(n: number) {
+  const t0 = performance.now();
+  while (filled < n) {
+    const base = filled;
+    const size = Math.min(2000, n - filled);
+    await Promise.all(
+      Array.from({ length: size }, (_, j) =>
+        store.write({
+          meta: {
+            webhookKey: `key-${base + j}`,
+            accountId: "bench",
+            flowId: "flow",
+            eventId: `e-${base + j}`,
+            producedAt: "2026-11-26T10:00:00.000Z",
+            storedAt: "2026-11-26T10:00:00.100Z",
+            expiresAt: "2027-11-26T10:00:00.000Z",
+          },
+          dataJson: data,
+        }),
+      ),
+    );
+    filled += size;
+  }
+  console.error(`filled ${n} entries of ~1 KiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+let mongoUrl = process.env.MONGO_URL;
+let stopMongo = () => {};
+if (!mongoUrl) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      "--no-warnings",
+      fileURLToPath(new URL("../../../packages/testing/src/mongo/cli.ts", import.meta.url)),
+      String(port),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  reapOnExit(child);
+  await new Promise((resolve) => child.stdout.once("data", resolve));
+  mongoUrl = `mongodb://127.0.0.1:${port}/?directConnection=true`;
+  stopMongo = () => child.kill("SIGKILL");
+}
+
+interface Result {
+  mode: string;
+  keys: number;
+  keysPerSecond: number;
+  seconds: number;
+  peakRssMiB: number;
+}
+const measure = (mode: string): Result => {
+  const out = spawnSync(
+    process.execPath,
+    ["--no-warnings", MODE, mode, redisServer.url, mongoUrl as string, SCAN],
+    { encoding: "utf8" },
+  );
+  if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").at(-1) as string) as Result;
+};
+const line = (r: Result) =>
+  `${r.mode.padEnd(5)} ${String(r.keys).padStart(8)} keys  ${r.keysPerSecond.toLocaleString("en").padStart(8)} keys/s  ${String(r.seconds).padStart(6)} s  peak RSS ${r.peakRssMiB} MiB`;
+
+const small = Math.max(1000, Math.round(KEYS / 10));
+await fillTo(small);
+const rawSmall = measure("raw");
+const readSmall = measure("read");
+console.log(line(rawSmall));
+console.log(line(readSmall));
+await fillTo(KEYS);
+const raw = measure("raw");
+const read = measure("read");
+console.log(line(raw));
+console.log(line(read));
+const full = measure("full");
+console.log(line(full));
+console.log(
+  `\nread side / raw loop: ${(read.keysPerSecond / raw.keysPerSecond).toFixed(2)} (goal >= 0.80); read-side peak RSS ${read.peakRssMiB} MiB at ${KEYS} keys vs ${readSmall.peakRssMiB} MiB at ${small} (goal < 300 MiB, not growing); full run ${full.keysPerSecond.toLocaleString("en")} keys/s into ${process.env.MONGO_URL ? "MONGO_URL" : "the MongoDB test server"}`,
+);
+handle.redis.destroy();
+stopMongo();
+await redisServer.dispose();
+process.exit(0);
