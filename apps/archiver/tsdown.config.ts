@@ -1,13 +1,3 @@
-import { defineConfig } from "tsdown";
+import { appBundle } from "../../tsdown.app.ts";
 
-// Workspace packages are TypeScript source: bundle them; npm dependencies stay external.
-export default defineConfig({
-  entry: ["src/main.ts", "src/cli.ts"],
-  format: "esm",
-  platform: "node",
-  target: "node24",
-  outExtensions: () => ({ js: ".js" }),
-  deps: { alwaysBundle: [/^@gsk\//] },
-  dts: false,
-  clean: true,
-});
+export default appBundle(["src/main.ts", "src/cli.ts"]);

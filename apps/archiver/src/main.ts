@@ -1,20 +1,14 @@
 import { createRedis } from "@gsk/redis-store";
-import { EnvError, redactUrl } from "@gsk/schema";
-import { createAuthenticator, createLogger, loadApiTokens, onShutdown } from "@gsk/service";
+import { redactUrl } from "@gsk/schema";
+import { configOrExit, createAuthenticator, createLogger, loadApiTokens, onShutdown } from "@gsk/service";
 import { MongoClient } from "mongodb";
 import { createArchiver } from "./archiver.ts";
 import { parseEnv } from "./env.ts";
 
-let env: ReturnType<typeof parseEnv>;
-let tokens: ReturnType<typeof loadApiTokens>;
-try {
-  env = parseEnv(process.env);
-  tokens = loadApiTokens(env);
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  process.stderr.write(`archiver: ${error.message}\n`);
-  process.exit(2);
-}
+const { env, tokens } = configOrExit("archiver", () => {
+  const env = parseEnv(process.env);
+  return { env, tokens: loadApiTokens(env) };
+});
 
 const logger = createLogger(env.LOG_LEVEL, "archiver");
 const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>

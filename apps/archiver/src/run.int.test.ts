@@ -49,14 +49,14 @@ describe("archiveRun", () => {
     // Between SCAN listing a key and the read, every 8th key is deleted and every 8th+1 expires.
     const racing: EntryStore = {
       ...entries,
-      async readForArchive(node, key) {
-        n++;
-        if (n % 8 === 0) await node.del(key);
-        if (n % 8 === 1) {
-          await redis.cli("PEXPIRE", key, "1");
-          await new Promise((r) => setTimeout(r, 3));
+      async readForArchive(node, batch) {
+        for (const key of batch) {
+          n++;
+          if (n % 8 === 0) await node.del(key);
+          if (n % 8 === 1) await node.pExpire(key, 1);
         }
-        return entries.readForArchive(node, key);
+        await new Promise((r) => setTimeout(r, 5));
+        return entries.readForArchive(node, batch);
       },
     };
     const counts = await run(emptyState(), { entries: racing });

@@ -52,8 +52,7 @@ export function mongoSink(archive: Archive): Sink {
   };
 }
 
-const isInstant = (value: unknown): value is string =>
-  typeof value === "string" && !Number.isNaN(Date.parse(value));
+const instant = (value: unknown): number => (typeof value === "string" ? Date.parse(value) : Number.NaN);
 
 /**
  * The upsert of one stored entry, or undefined when the body is not an entry. The worker wrote
@@ -71,20 +70,24 @@ function toOperation(
   } catch {
     return undefined;
   }
-  const { webhookKey, accountId, flowId, eventId, producedAt, storedAt } = e;
-  if (typeof webhookKey !== "string" || typeof accountId !== "string" || typeof flowId !== "string")
-    return undefined;
-  if (typeof eventId !== "string" || !isInstant(producedAt) || !isInstant(storedAt) || !("data" in e))
-    return undefined;
+  const { webhookKey, accountId, flowId, eventId } = e;
+  const produced = instant(e.producedAt);
+  const stored = instant(e.storedAt);
+  const strings = [webhookKey, accountId, flowId, eventId].every((f) => typeof f === "string");
+  if (!strings || Number.isNaN(produced) || Number.isNaN(stored) || !("data" in e)) return undefined;
   return {
     updateOne: {
-      filter: { webhookKey, producedAt: new Date(producedAt), eventId },
+      filter: {
+        webhookKey: webhookKey as string,
+        producedAt: new Date(produced),
+        eventId: eventId as string,
+      },
       update: {
         $setOnInsert: {
-          accountId,
-          flowId,
+          accountId: accountId as string,
+          flowId: flowId as string,
           data: e.data,
-          storedAt: new Date(storedAt),
+          storedAt: new Date(stored),
           expiresAt: record.pexpireTime === null ? null : new Date(record.pexpireTime),
           firstArchivedAt: at,
         },
@@ -106,11 +109,22 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
   const at = new Date(ctx.now());
   for (const { id, redis } of await ctx.redis.masters()) {
     if (state.done.includes(id)) continue;
-    let cursor = state.cursors[id] ?? "0";
-    let pending: Promise<void> | undefined;
-    do {
-      const scanned = await redis.scan(cursor, { MATCH: ctx.keys.entryPattern, COUNT: ctx.scanCount });
-      const records = await Promise.all(scanned.keys.map((key) => ctx.entries.readForArchive(redis, key)));
+    const fetch = async (
+      cursor: string,
+    ): Promise<{ cursor: string; records: (ArchivableRecord | null)[] }> => {
+      const page = await redis.scan(cursor, { MATCH: ctx.keys.entryPattern, COUNT: ctx.scanCount });
+      const records = await ctx.entries.readForArchive(redis, page.keys);
+      return { cursor: page.cursor, records };
+    };
+    // Three batches at most are alive: one being read, one transformed, one written.
+    let reading: Promise<Awaited<ReturnType<typeof fetch>>> | undefined = quiet(
+      fetch(state.cursors[id] ?? "0"),
+    );
+    let writing: Promise<void> | undefined;
+    while (reading) {
+      const { cursor: next, records }: { cursor: string; records: (ArchivableRecord | null)[] } =
+        await reading;
+      reading = next === "0" ? undefined : quiet(fetch(next));
       const ops: AnyBulkWriteOperation<EntryDoc>[] = [];
       let vanished = 0;
       let corrupt = 0;
@@ -122,30 +136,32 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
           else corrupt++;
         }
       }
-      await pending;
-      const next = scanned.cursor;
-      const write = sink(ops).then(async (written) => {
-        const c = state.counts;
-        c.vanished += vanished;
-        c.inserted += written.inserted;
-        c.unchanged += written.unchanged;
-        c.failed += written.failed + corrupt;
-        c.scanned = c.inserted + c.unchanged + c.failed;
-        state.cursors[id] = next;
-        await ctx.checkpoint(state);
-      });
-      // Awaited before the next write or after the loop; this only keeps a failure from being
-      // reported as unhandled while the next batch is read.
-      write.catch(() => {});
-      pending = write;
-      cursor = next;
-    } while (cursor !== "0");
-    await pending;
+      await writing;
+      writing = quiet(
+        sink(ops).then(async (written) => {
+          const c = state.counts;
+          c.vanished += vanished;
+          c.inserted += written.inserted;
+          c.unchanged += written.unchanged;
+          c.failed += written.failed + corrupt;
+          c.scanned = c.inserted + c.unchanged + c.failed;
+          state.cursors[id] = next;
+          await ctx.checkpoint(state);
+        }),
+      );
+    }
+    await writing;
     state.done.push(id);
     await ctx.checkpoint(state);
   }
   const policies = await copyPolicies(ctx, at);
   return { ...state.counts, policies };
+}
+
+/** Marks a promise that is awaited later, so that its failure is not reported as unhandled meanwhile. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 async function copyPolicies(ctx: RunContext, at: Date): Promise<number> {

@@ -1,23 +1,24 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { EnvError, redactUrl } from "@gsk/schema";
-import { createAuthenticator, createLogger, listen, loadApiTokens, onShutdown } from "@gsk/service";
+import { redactUrl } from "@gsk/schema";
+import {
+  configOrExit,
+  createAuthenticator,
+  createLogger,
+  listen,
+  loadApiTokens,
+  onShutdown,
+} from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { createApp } from "./app.ts";
 import { parseEnv } from "./env.ts";
 import { createApiMetrics } from "./metrics.ts";
 
-let env: ReturnType<typeof parseEnv>;
-let tokens: ReturnType<typeof loadApiTokens>;
-try {
-  env = parseEnv(process.env);
-  tokens = loadApiTokens(env);
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  process.stderr.write(`get-api: ${error.message}\n`);
-  process.exit(2);
-}
+const { env, tokens } = configOrExit("get-api", () => {
+  const env = parseEnv(process.env);
+  return { env, tokens: loadApiTokens(env) };
+});
 
 const logger = createLogger(env.LOG_LEVEL, "get-api");
 const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>

@@ -1,18 +1,11 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createRedis } from "@gsk/redis-store";
-import { EnvError, redactUrl } from "@gsk/schema";
-import { createLogger, onShutdown } from "@gsk/service";
+import { redactUrl } from "@gsk/schema";
+import { configOrExit, createLogger, onShutdown } from "@gsk/service";
 import { parseEnv } from "./env.ts";
 import { createWorker } from "./worker.ts";
 
-let env: ReturnType<typeof parseEnv>;
-try {
-  env = parseEnv(process.env);
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  process.stderr.write(`ingest-worker: ${error.message}\n`);
-  process.exit(2);
-}
+const env = configOrExit("ingest-worker", () => parseEnv(process.env));
 
 const logger = createLogger(env.LOG_LEVEL, "ingest-worker");
 const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>

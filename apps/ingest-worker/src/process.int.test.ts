@@ -7,11 +7,11 @@ import {
   freePort,
   queueDepth,
   reapOnExit,
+  redisClient,
   startRedis,
   test,
   waitFor,
 } from "@gsk/testing";
-import { createClient } from "redis";
 import { describe, expect, onTestFinished } from "vitest";
 import { outcomeCount, sendMany, startWorker, workerEnv } from "./test-support.ts";
 
@@ -31,13 +31,6 @@ function spawnWorker(env: Record<string, string>): ChildProcess {
 
 async function ready(port: number) {
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, "worker ready");
-}
-
-async function redisClient(url: string) {
-  const client = createClient({ url });
-  await client.connect();
-  onTestFinished(() => client.destroy());
-  return client;
 }
 
 const envelopes = (n: number, prefix: string) =>

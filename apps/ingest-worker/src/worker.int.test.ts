@@ -1,18 +1,10 @@
 import { redisKeys } from "@gsk/redis-keys";
-import { drainQueue, queueDepth, test, waitFor } from "@gsk/testing";
+import { drainQueue, queueDepth, redisClient, test, waitFor } from "@gsk/testing";
 import { createPolicyStore } from "@gsk/ttl-policy";
-import { createClient } from "redis";
-import { describe, expect, onTestFinished } from "vitest";
+import { describe, expect } from "vitest";
 import { outcomeCount, send, startWorker, workerEnv } from "./test-support.ts";
 
 const keys = redisKeys("gsk");
-
-async function redisClient(url: string) {
-  const client = createClient({ url });
-  await client.connect();
-  onTestFinished(() => client.destroy());
-  return client;
-}
 
 const envelope = (over: Record<string, unknown> = {}) => ({
   accountId: "acme",

@@ -16,6 +16,7 @@ export interface Redis {
   del(key: string): Promise<number>;
   hmGet(key: string, fields: string[]): Promise<(string | null)[]>;
   pExpireTime(key: string): Promise<number>;
+  pExpire(key: string, ms: number): Promise<number>;
   scan(
     cursor: string,
     options: { MATCH: string; COUNT: number },

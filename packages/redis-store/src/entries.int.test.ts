@@ -91,9 +91,10 @@ describe("entry store on a real Redis", () => {
     const { store, redis: client } = await open({ urls: [redis.url], cluster: false });
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
     await store.write({ meta: meta({ expiresAt }), dataJson: "1" });
-    const record = await store.readForArchive(client, "gsk:entry:hook-1");
+    const [record, gone] = await store.readForArchive(client, ["gsk:entry:hook-1", "gsk:entry:gone"]);
     expect(record?.pexpireTime).toBe(Date.parse(expiresAt));
-    expect(await store.readForArchive(client, "gsk:entry:gone")).toBeNull();
+    expect(JSON.parse(record?.body ?? "{}").webhookKey).toBe("hook-1");
+    expect(gone).toBeNull();
   });
 
   test("works on a Redis Cluster, keys of one message landing on several masters", async ({

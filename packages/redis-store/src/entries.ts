@@ -69,8 +69,8 @@ export interface EntryStore {
   read(webhookKey: string): Promise<StoredRecord | null>;
   /** The version Redis holds for a webhook key (producedAt ms, eventId), or null. */
   readVersion(webhookKey: string): Promise<{ producedAtMs: number; eventId: string } | null>;
-  /** The stored JSON and its absolute expiry, for the archiver; null when gone. */
-  readForArchive(redis: Redis, key: string): Promise<ArchivableRecord | null>;
+  /** The stored JSON and absolute expiry of each key (one pipeline), for the archiver; null when gone. */
+  readForArchive(redis: Redis, keys: string[]): Promise<(ArchivableRecord | null)[]>;
 }
 
 function isNoScript(error: unknown): boolean {
@@ -110,10 +110,16 @@ export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
       const [p, e] = await redis.hmGet(keys.entry(webhookKey), [F.producedAt, F.eventId]);
       return p == null || e == null ? null : { producedAtMs: Number(p), eventId: e };
     },
-    async readForArchive(node, key) {
-      const [[body], pexpireTime] = await Promise.all([node.hmGet(key, [F.body]), node.pExpireTime(key)]);
-      if (body == null || pexpireTime === -2) return null;
-      return { body, pexpireTime: pexpireTime === -1 ? null : pexpireTime };
+    async readForArchive(node, batch) {
+      const replies = await Promise.all(
+        batch.flatMap((key) => [node.hmGet(key, [F.body]), node.pExpireTime(key)]),
+      );
+      return batch.map((_, i) => {
+        const body = (replies[2 * i] as (string | null)[])[0];
+        const pexpireTime = replies[2 * i + 1] as number;
+        if (body == null || pexpireTime === -2) return null;
+        return { body, pexpireTime: pexpireTime === -1 ? null : pexpireTime };
+      });
     },
   };
 }

@@ -11,4 +11,4 @@ export { ApiError, errorHandler, problemResponse } from "./errors.ts";
 export { type HttpServer, listen } from "./http.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
 export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";
-export { onShutdown } from "./shutdown.ts";
+export { configOrExit, onShutdown } from "./shutdown.ts";

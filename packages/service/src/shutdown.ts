@@ -1,3 +1,4 @@
+import { EnvError } from "@gsk/schema";
 import type { Logger } from "./logger.ts";
 
 /**
@@ -33,4 +34,15 @@ export function onShutdown(logger: Logger, deadlineMs: number, stop: () => Promi
 /** Exits once the logger's buffered lines are written. */
 function exit(logger: Logger, code: number): void {
   logger.flush(() => process.exit(code));
+}
+
+/** Runs the configuration parse of `main.ts`; a bad value prints one line and exits 2. */
+export function configOrExit<T>(app: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    process.stderr.write(`${app}: ${error.message}\n`);
+    process.exit(2);
+  }
 }

@@ -1,4 +1,5 @@
-import { test as base } from "vitest";
+import { createClient } from "redis";
+import { test as base, onTestFinished } from "vitest";
 import { type MongoInstance, openMongo } from "./mongo/index.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
 import { createQueueWithDlq, type QueuePair, type SqsServer, startSqs } from "./sqs/index.ts";
@@ -88,3 +89,11 @@ export const test = base.extend<{ $test: TestFixtures; $file: FileFixtures; $wor
     client.destroy();
   },
 });
+
+/** A connected node-redis client, destroyed when the test ends. */
+export async function redisClient(url: string) {
+  const client = createClient({ url });
+  await client.connect();
+  onTestFinished(() => client.destroy());
+  return client;
+}

@@ -1,21 +1,14 @@
 import { redisKeys } from "@gsk/redis-keys";
-import { test } from "@gsk/testing";
+import { redisClient, test } from "@gsk/testing";
 import { createClient } from "redis";
-import { describe, expect, onTestFinished } from "vitest";
+import { describe, expect } from "vitest";
 import { createCachedResolver, createPolicyStore } from "./index.ts";
 
 const keys = redisKeys("gsk");
 
-async function connect(url: string) {
-  const client = createClient({ url });
-  await client.connect();
-  onTestFinished(() => client.destroy());
-  return client;
-}
-
 describe("policy store on a real Redis", () => {
   test("sets, reads and deletes account and flow policies", async ({ redis }) => {
-    const client = await connect(redis.url);
+    const client = await redisClient(redis.url);
     const store = createPolicyStore(client, keys, 604_800);
     expect(await store.get({ accountId: "acme" })).toBeNull();
 
@@ -31,7 +24,7 @@ describe("policy store on a real Redis", () => {
   });
 
   test("effective TTL: flow over account over default, with its source", async ({ redis }) => {
-    const client = await connect(redis.url);
+    const client = await redisClient(redis.url);
     const store = createPolicyStore(client, keys, 604_800);
     expect(await store.effective("acme", "orders")).toEqual({ ttlSeconds: 604_800, source: "default" });
     await store.set({ accountId: "acme" }, { ttlSeconds: 7200 });
@@ -45,7 +38,7 @@ describe("policy store on a real Redis", () => {
 
 describe("cached resolver", () => {
   test("reuses a read for maxAgeMs and reads again right after", async ({ redis }) => {
-    const client = await connect(redis.url);
+    const client = await redisClient(redis.url);
     const store = createPolicyStore(client, keys, 600);
     let now = 1_000_000;
     const resolver = createCachedResolver(client, keys, {
@@ -63,7 +56,7 @@ describe("cached resolver", () => {
   });
 
   test("a policy change reaches a resolver within 5 seconds of wall time", async ({ redis }) => {
-    const client = await connect(redis.url);
+    const client = await redisClient(redis.url);
     const store = createPolicyStore(client, keys, 600);
     const resolver = createCachedResolver(client, keys, { defaultTtlSeconds: 600 });
     expect((await resolver.resolve("acme", "orders")).ttlSeconds).toBe(600);
