@@ -14,8 +14,6 @@ const logger = createLogger(env.LOG_LEVEL, "archiver");
 const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
   logger.warn({ err: error }, "redis connection error"),
 );
-// The driver connects on first use and reconnects by itself; MongoDB being down at start only
-// makes the archiver not ready.
 const mongo = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
 logger.info(
   {
@@ -27,6 +25,20 @@ logger.info(
   "starting",
 );
 await redis.redis.connect();
+// A failed first connect closes the driver's topology for good, so keep trying until one works;
+// after that the driver reconnects by itself. Until then the archiver runs, not ready.
+void (async () => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mongo.connect();
+      logger.info({ attempt }, "mongodb connected");
+      return;
+    } catch (error) {
+      logger.warn({ err: error, attempt }, "mongodb not reachable; retrying in 2 s");
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+})();
 const archiver = createArchiver({ env, redis, mongo, auth: createAuthenticator(tokens), logger });
 await archiver.start();
 logger.info(

@@ -34,7 +34,9 @@ describe("archiver process", () => {
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, "listening", 15_000);
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
     await mongo.restore();
-    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, "ready", 20_000, 200);
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, "ready", 20_000, 200).catch(async (e) => {
+      throw new Error(`${e.message}: ${await (await fetch(`${base}/readyz`)).text()}`);
+    });
     const board = await fetch(`${base}/admin/queues`, {
       headers: { Authorization: `Basic ${Buffer.from(`me:${ADMIN_TOKEN}`).toString("base64")}` },
     });
