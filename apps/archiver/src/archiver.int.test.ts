@@ -118,6 +118,23 @@ describe("archive runs", () => {
   });
 });
 
+describe("on a Redis Cluster", () => {
+  test("BullMQ schedules and runs on the cluster (hash-tagged prefix) and the run archives every master", async ({
+    redisCluster,
+    mongo,
+  }) => {
+    await resetArchive(mongo);
+    const { archiver, entries } = await startArchiver(archiverEnv(redisCluster.urls, mongo), mongo);
+    for (let i = 0; i < 90; i++)
+      await entries.write({ meta: meta({ webhookKey: `cl${i}` }), dataJson: String(i) });
+    expect(await archiver.queue.getJobSchedulers()).toHaveLength(1);
+    const run = await runNow(archiver);
+    expect(run).toMatchObject({ scanned: 90, inserted: 90, failed: 0 });
+    const bullKeys = await Promise.all(redisCluster.nodes.map((n) => n.cli("KEYS", "{gsk-bull}*")));
+    expect(bullKeys.filter((k) => k.length > 0)).toHaveLength(1);
+  });
+});
+
 describe("HTTP", () => {
   test("the admin route and bull-board refuse requests without valid authentication", async ({
     redis,
