@@ -134,6 +134,7 @@ export function openApiDocument(env: Pick<Env, "MAX_DATA_BYTES">): Json {
           responses: {
             "202": { description: "SQS accepted the message", content: json("Accepted") },
             "400": problem("Invalid envelope, every problem listed"),
+            "404": problem("Gateway mode is off (INGRESS_ENABLED=false)"),
             "413": problem("Body or data too large"),
             ...common,
             "503": problem("SQS is unavailable (Retry-After)"),
