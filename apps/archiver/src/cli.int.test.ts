@@ -1,26 +1,15 @@
 // The built CLI (dist/cli.js), configured by the environment like the app.
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { reapOnExit, test } from "@gsk/testing";
+import { spawnNode, test } from "@gsk/testing";
 import { describe, expect } from "vitest";
 import { archiverEnv, meta, resetArchive, startArchiver } from "./test-support.ts";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
-    reapOnExit(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
+async function cli(args: string[], env: Record<string, string>) {
+  const run = spawnNode(CLI, args, env);
+  const code = await run.exit();
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 const lastLine = (s: string) => JSON.parse(s.trim().split("\n").at(-1) ?? "null");

@@ -1,8 +1,7 @@
 // The built archiver (dist/main.js) as a process, configured by the environment alone.
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { exited, freePort, reapOnExit, test, waitFor } from "@gsk/testing";
-import { describe, expect, onTestFinished } from "vitest";
+import { exited, freePort, spawnNode, test, waitFor } from "@gsk/testing";
+import { describe, expect } from "vitest";
 import { ADMIN_TOKEN, archiverEnv, resetArchive } from "./test-support.ts";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -15,21 +14,11 @@ describe("archiver process", () => {
     await resetArchive(mongo);
     const port = await freePort();
     await mongo.cut();
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH,
-        ...archiverEnv([redis.url], mongo, { PORT: String(port), LOG_LEVEL: "info" }),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    reapOnExit(child);
-    onTestFinished(() => {
-      child.kill("SIGKILL");
-    });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
+    const { child, stdout } = spawnNode(
+      MAIN,
+      [],
+      archiverEnv([redis.url], mongo, { PORT: String(port), LOG_LEVEL: "info" }),
+    );
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, "listening", 15_000);
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
@@ -44,8 +33,8 @@ describe("archiver process", () => {
     child.kill("SIGTERM");
     await exited(child);
     expect(child.exitCode).toBe(0);
-    expect(output).toContain("bull-board");
-    expect(output).toContain('"msg":"stopped"');
-    expect(output).not.toContain(ADMIN_TOKEN);
+    expect(stdout()).toContain("bull-board");
+    expect(stdout()).toContain('"msg":"stopped"');
+    expect(stdout()).not.toContain(ADMIN_TOKEN);
   });
 });

@@ -1,4 +1,4 @@
-import { validationProblem } from "@gsk/schema";
+import { type Scope, validationProblem } from "@gsk/schema";
 import { ApiError } from "@gsk/service";
 import type { Context } from "hono";
 import * as v from "valibot";

@@ -1,30 +1,12 @@
 // The built API (dist/main.js) as a process, configured by the environment alone.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { exited, freePort, reapOnExit, test, waitFor } from "@gsk/testing";
-import { describe, expect, onTestFinished } from "vitest";
+import { exited, freePort, spawnNode, test, waitFor } from "@gsk/testing";
+import { describe, expect } from "vitest";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  reapOnExit(child);
-  onTestFinished(() => {
-    child.kill("SIGKILL");
-  });
-  let output = "";
-  child.stdout.on("data", (d) => {
-    output += d;
-  });
-  child.stderr.on("data", (d) => {
-    output += d;
-  });
-  return { child, output: () => output };
-}
+const run = (env: Record<string, string>) => spawnNode(MAIN, [], env);
 
 describe("get-api process", () => {
   test("starts from the environment, serves, and stops cleanly on SIGTERM", async ({ redis }) => {

@@ -1,13 +1,12 @@
 // The built worker (dist/main.js) as a process: killed, stopped and facing a Redis outage.
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
   createQueueWithDlq,
   exited,
   freePort,
   queueDepth,
-  reapOnExit,
   redisClient,
+  spawnNode,
   startRedis,
   test,
   waitFor,
@@ -17,17 +16,7 @@ import { outcomeCount, sendMany, startWorker, workerEnv } from "./test-support.t
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...env, PATH: process.env.PATH },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  reapOnExit(child);
-  onTestFinished(() => {
-    child.kill("SIGKILL");
-  });
-  return child;
-}
+const spawnWorker = (env: Record<string, string>) => spawnNode(MAIN, [], env).child;
 
 async function ready(port: number) {
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, "worker ready");
@@ -88,7 +77,9 @@ describe("ingest worker process", () => {
     const client = sqs.client();
     const r = await redisClient(redis.url);
     const port = await freePort();
-    const child = spawnWorker(
+    const worker = spawnNode(
+      MAIN,
+      [],
       workerEnv({
         redisUrls: [redis.url],
         endpoint: sqs.endpoint,
@@ -96,40 +87,28 @@ describe("ingest worker process", () => {
         extra: { PORT: String(port), LOG_LEVEL: "info" },
       }),
     );
-    let logs = "";
-    child.stdout?.on("data", (d) => {
-      logs += d;
-    });
     await ready(port);
     // Redis sleeps, so the batch received next is in flight when SIGTERM arrives.
     const sleeping = redis.cli("DEBUG", "SLEEP", "2");
     await sendMany(client, queues.queueUrl, envelopes(10, "term"));
     await new Promise((resolve) => setTimeout(resolve, 700));
-    child.kill("SIGTERM");
-    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    worker.child.kill("SIGTERM");
+    const code = await worker.exit();
     await sleeping;
     expect(code).toBe(0);
     expect(await entryCount(r, "term")).toBe(10);
     expect(await queueDepth(client, queues.queueUrl)).toBe(0);
-    expect(logs).toContain('"msg":"batch handled"');
-    expect(logs).toContain('"msg":"stopped"');
+    expect(worker.stdout()).toContain('"msg":"batch handled"');
+    expect(worker.stdout()).toContain('"msg":"stopped"');
     client.destroy();
   }, 30_000);
 
   test("a bad environment stops the process with one message naming every problem", async () => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, REDIS_URL: "http://nope", INGEST_CONCURRENCY: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const code = await new Promise((resolve) => child.once("exit", resolve));
-    expect(code).toBe(2);
-    expect(stderr).toContain("REDIS_URL: must be a redis://");
-    expect(stderr).toContain("SQS_QUEUE_URL: is required");
-    expect(stderr).toContain("INGEST_CONCURRENCY: must be at least 1");
+    const worker = spawnNode(MAIN, [], { REDIS_URL: "http://nope", INGEST_CONCURRENCY: "0" });
+    expect(await worker.exit()).toBe(2);
+    expect(worker.stderr()).toContain("REDIS_URL: must be a redis://");
+    expect(worker.stderr()).toContain("SQS_QUEUE_URL: is required");
+    expect(worker.stderr()).toContain("INGEST_CONCURRENCY: must be at least 1");
   });
 });
 

@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { createClient } from "redis";
 import { test as base, onTestFinished } from "vitest";
 import { type MongoInstance, openMongo } from "./mongo/index.ts";
+import { exited, reapOnExit } from "./processes.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
 import { createQueueWithDlq, type QueuePair, type SqsServer, startSqs } from "./sqs/index.ts";
 
@@ -96,4 +98,34 @@ export async function redisClient(url: string) {
   await client.connect();
   onTestFinished(() => client.destroy());
   return client;
+}
+
+/**
+ * Runs a Node script (a built app or CLI) with only PATH and `env` in its environment; it is
+ * killed when the test ends. Its output is collected; `exit()` resolves with its exit code.
+ */
+export function spawnNode(script: string, args: string[], env: Record<string, string | undefined>) {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  reapOnExit(child);
+  onTestFinished(() => {
+    child.kill("SIGKILL");
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    output: () => stdout + stderr,
+    exit: () => exited(child).then(() => child.exitCode),
+  };
 }
