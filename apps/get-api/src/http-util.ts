@@ -36,10 +36,7 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
 }
 
 /** Fails with 403 unless the caller's token has `scope`. */
-export function requireScope(
-  c: Context<AppEnv>,
-  scope: Parameters<AppEnv["Variables"]["principal"]["scopes"]["has"]>[0],
-) {
+export function requireScope(c: Context<AppEnv>, scope: Scope) {
   if (!c.var.principal.scopes.has(scope)) {
     throw new ApiError(403, "forbidden", `This token lacks the scope ${scope}`);
   }
