@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { freePort, isoFromNow, reapOnExit, startRedis } from "@gsk/testing/servers";
 
 const { values } = parseArgs({
   options: {
@@ -38,9 +38,9 @@ async function fillTo(n: number) {
             accountId: "bench",
             flowId: "flow",
             eventId: `e-${base + j}`,
-            producedAt: "2026-11-26T10:00:00.000Z",
-            storedAt: "2026-11-26T10:00:00.100Z",
-            expiresAt: "2027-11-26T10:00:00.000Z",
+            producedAt: isoFromNow(-60_000),
+            storedAt: isoFromNow(-59_900),
+            expiresAt: isoFromNow(365 * 86_400_000),
           },
           dataJson: data,
         }),

@@ -1,5 +1,5 @@
 import { redisKeys } from "@gsk/redis-keys";
-import { drainQueue, queueDepth, redisClient, test, waitFor } from "@gsk/testing";
+import { drainQueue, isoFromNow, queueDepth, redisClient, test, waitFor } from "@gsk/testing";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { describe, expect } from "vitest";
 import { outcomeCount, send, startWorker, workerEnv } from "./test-support.ts";
@@ -136,13 +136,13 @@ describe("ingest worker (Redis and fauxqs)", () => {
     const newer = envelope({
       webhookKeys: ["k"],
       data: "newer",
-      producedAt: "2026-11-26T10:00:00.000Z",
+      producedAt: isoFromNow(-3_600_000),
       eventId: "e2",
     });
     const older = envelope({
       webhookKeys: ["k"],
       data: "older",
-      producedAt: "2026-11-26T09:00:00.000Z",
+      producedAt: isoFromNow(-7_200_000),
       eventId: "e9",
     });
     await send(client, queues.queueUrl, newer);
@@ -168,7 +168,7 @@ describe("ingest worker (Redis and fauxqs)", () => {
     await send(
       client,
       queues.queueUrl,
-      envelope({ webhookKeys: ["old"], producedAt: "2020-01-01T00:00:00Z" }),
+      envelope({ webhookKeys: ["old"], producedAt: isoFromNow(-8 * 86_400_000) }),
     );
     await waitFor(async () => (await outcomeCount(worker, "expired")) === 1, "expired");
     expect(await r.exists("gsk:entry:old")).toBe(0);
@@ -261,13 +261,13 @@ describe("ingest worker on a Redis Cluster", () => {
     await send(
       client,
       queues.queueUrl,
-      envelope({ webhookKeys: hooks, producedAt: "2026-11-26T10:00:00Z", data: 2 }),
+      envelope({ webhookKeys: hooks, producedAt: isoFromNow(-3_600_000), data: 2 }),
     );
     await waitFor(async () => (await outcomeCount(worker, "stored")) === 1, "stored");
     await send(
       client,
       queues.queueUrl,
-      envelope({ webhookKeys: hooks, producedAt: "2026-11-26T09:00:00Z", data: 1 }),
+      envelope({ webhookKeys: hooks, producedAt: isoFromNow(-7_200_000), data: 1 }),
     );
     await waitFor(async () => (await outcomeCount(worker, "unchanged")) === 1, "older ignored");
     const counts = await Promise.all(redisCluster.nodes.map(async (n) => Number(await n.cli("DBSIZE"))));

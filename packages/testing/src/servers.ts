@@ -2,3 +2,4 @@ export { type MongoInstance, type MongoTestServer, openMongo, startMongoTestServ
 export { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
 export { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
 export * from "./sqs/index.ts";
+export { isoFromNow } from "./time.ts";
