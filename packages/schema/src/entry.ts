@@ -26,19 +26,24 @@ export type StoredEntry = v.InferOutput<typeof StoredEntrySchema>;
 export type EntryMeta = Omit<StoredEntry, "data">;
 
 /**
- * Serializes an entry to its API JSON with `data` given already serialized, so one message's
- * data is stringified once however many webhook keys it names.
+ * The start of an entry's API JSON, `{"webhookKey":"…",`: the only part that differs between the
+ * entries of one message, so the rest (`entryTail`) is built once however many keys it names.
  */
-export function serializeEntry(meta: EntryMeta, dataJson: string): string {
+export function entryHead(webhookKey: string): string {
+  return `{"webhookKey":${JSON.stringify(webhookKey)},`;
+}
+
+/** The rest of an entry's API JSON after `entryHead`, with `data` given already serialized. */
+export function entryTail(meta: Omit<EntryMeta, "webhookKey">, dataJson: string): string {
   return (
-    `{"webhookKey":${JSON.stringify(meta.webhookKey)},"accountId":${JSON.stringify(meta.accountId)},` +
-    `"flowId":${JSON.stringify(meta.flowId)},"data":${dataJson},"eventId":${JSON.stringify(meta.eventId)},` +
+    `"accountId":${JSON.stringify(meta.accountId)},"flowId":${JSON.stringify(meta.flowId)},` +
+    `"data":${dataJson},"eventId":${JSON.stringify(meta.eventId)},` +
     `"producedAt":"${meta.producedAt}","storedAt":"${meta.storedAt}",` +
     `"expiresAt":${meta.expiresAt === null ? "null" : `"${meta.expiresAt}"`}}`
   );
 }
 
-/** A strong ETag of a serialized entry, computed once when the entry is written. */
-export function entryEtag(body: string): string {
-  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+/** A strong ETag of an entry's JSON (head then tail), computed once when the entry is written. */
+export function entryEtag(head: string, tail: string): string {
+  return `"${createHash("sha256").update(head).update(tail).digest("base64url").slice(0, 27)}"`;
 }

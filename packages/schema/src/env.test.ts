@@ -9,6 +9,7 @@ describe("parseEnvWith", () => {
       REDIS_URL: ["redis://h:1"],
       REDIS_CLUSTER: false,
       REDIS_PREFIX: "gsk",
+      REDIS_COMMAND_TIMEOUT_MS: 2000,
       WORKERS: 4,
     });
     expect(
@@ -51,6 +52,17 @@ describe("parseApiTokens", () => {
     );
     expect(tokens[0]).toEqual({ id: "reader", sha256: sha, scopes: ["data:read"], accounts: "*" });
     expect(tokens[1]?.accounts).toEqual(["acme"]);
+  });
+
+  it('refuses an accounts list mixing "*" with ids instead of granting every account', async () => {
+    const { parseApiTokens } = await import("./index.ts");
+    const token = (accounts: unknown) =>
+      JSON.stringify([{ id: "t", sha256: "a".repeat(64), scopes: ["data:read"], accounts }]);
+    expect(() => parseApiTokens(token(["*", "acme"]), "API_TOKENS")).toThrow(
+      "API_TOKENS.0.accounts.0: must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit",
+    );
+    expect(() => parseApiTokens(token(["acme", "*"]), "API_TOKENS")).toThrow("API_TOKENS.0.accounts");
+    expect(parseApiTokens(token(["*"]), "API_TOKENS")[0]?.accounts).toBe("*");
   });
 
   it("names the token and field at fault, and never echoes a hash", async () => {

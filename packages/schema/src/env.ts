@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { DEFAULT_MAX_DATA_BYTES, objectMessage } from "./envelope.ts";
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from "./message.ts";
 import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "./ttl.ts";
 
@@ -84,6 +85,7 @@ export const redisEnvEntries = {
   REDIS_URL,
   REDIS_CLUSTER: envBool(false),
   REDIS_PREFIX: v.optional(PrefixSchema, "gsk"),
+  REDIS_COMMAND_TIMEOUT_MS: envInt(2000, 100, 60_000),
 };
 
 /** An app's env schema: its entries, plus the check that several REDIS_URL nodes need REDIS_CLUSTER=true. */
@@ -119,6 +121,7 @@ export function commonEnvEntries(defaultPort: number) {
 export const limitsEnvEntries = {
   DEFAULT_TTL_SECONDS: envInt(DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS),
   MAX_DATA_BYTES: envInt(DEFAULT_MAX_DATA_BYTES, 1, 1_048_576),
+  MAX_CLOCK_SKEW_SECONDS: envInt(DEFAULT_MAX_CLOCK_SKEW_SECONDS, 0, 86_400),
 };
 
 /** SQS variables shared by the worker and the API's gateway mode. */

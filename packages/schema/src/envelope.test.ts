@@ -3,9 +3,11 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import {
   createEnvelopeSchema,
+  createMessageParser,
+  DEFAULT_MAX_DATA_BYTES,
   envelopeJsonSchema,
   jsonByteLength,
-  parseMessage,
+  jsonValueProblem,
   TtlPolicySchema,
 } from "./index.ts";
 
@@ -16,20 +18,20 @@ const keyChar = fc.constantFrom(...`${ID_CHARS}._~-`);
 const eventChar = fc.constantFrom(...`${ID_CHARS}._:-`);
 
 const id = fc.tuple(alnum, fc.string({ unit: idChar, maxLength: 63 })).map(([first, rest]) => first + rest);
-const webhookKey = fc.string({ unit: keyChar, minLength: 1, maxLength: 128 });
+const webhookKey = fc
+  .string({ unit: keyChar, minLength: 1, maxLength: 128 })
+  .filter((key) => key !== "." && key !== "..");
 const eventId = fc.string({ unit: eventChar, minLength: 1, maxLength: 128 });
-const instant = fc.date({
-  min: new Date("1970-01-01T00:00:00Z"),
-  max: new Date("2999-12-31T00:00:00Z"),
-  noInvalidDate: true,
-});
+const instant = fc.date({ min: new Date(0), max: new Date(), noInvalidDate: true });
+// JSON values JSON can carry exactly (fast-check's doubles include integers beyond 2^53).
+const exactJson = fc.jsonValue({ maxDepth: 3 }).filter((value) => jsonValueProblem(value) === undefined);
 
 const envelope = fc.record(
   {
     accountId: id,
     flowId: id,
     webhookKeys: fc.uniqueArray(webhookKey, { minLength: 1, maxLength: 100 }),
-    data: fc.jsonValue({ maxDepth: 3 }),
+    data: exactJson,
     producedAt: instant.map((d) => d.toISOString()),
     eventId,
   },
@@ -37,6 +39,11 @@ const envelope = fc.record(
 );
 
 const schema = createEnvelopeSchema();
+const parserWith = (maxDataBytes: number) =>
+  createMessageParser({ maxDataBytes, maxClockSkewSeconds: 300, now: Date.now });
+const parseMessage = parserWith(DEFAULT_MAX_DATA_BYTES);
+const body = (over: Record<string, unknown>) =>
+  JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data: 1, ...over });
 
 function errorsFor(input: unknown) {
   const result = v.safeParse(schema, input);
@@ -47,10 +54,10 @@ describe("envelope schema", () => {
   it("accepts every valid envelope and round-trips it through JSON", () => {
     fc.assert(
       fc.property(envelope, (input) => {
-        const parsed = parseMessage(schema, JSON.stringify(input));
+        const parsed = parseMessage(JSON.stringify(input));
         expect(parsed.ok).toBe(true);
         if (!parsed.ok) return;
-        const again = parseMessage(schema, JSON.stringify(parsed.envelope));
+        const again = parseMessage(JSON.stringify(parsed.envelope));
         expect(again.ok && again.envelope).toEqual(parsed.envelope);
         expect(parsed.envelope.accountId).toBe(input.accountId);
         expect(parsed.envelope.webhookKeys).toEqual(input.webhookKeys);
@@ -74,6 +81,10 @@ describe("envelope schema", () => {
     ["webhookKeys", (e) => (e.webhookKeys = "a")],
     ["webhookKeys.1", (e) => (e.webhookKeys = ["a", "b c"])],
     ["webhookKeys.0", (e) => (e.webhookKeys = ["k".repeat(129)])],
+    ["webhookKeys.0", (e) => (e.webhookKeys = ["."])],
+    ["webhookKeys.1", (e) => (e.webhookKeys = ["a", ".."])],
+    ["data.n", (e) => (e.data = { n: 2 ** 53 })],
+    ["data.0.1", (e) => (e.data = [[1, -(2 ** 60)]])],
     ["data", (e) => delete e.data],
     ["producedAt", (e) => (e.producedAt = "2026-01-02")],
     ["producedAt", (e) => (e.producedAt = "2026-02-30T00:00:00Z")],
@@ -89,7 +100,7 @@ describe("envelope schema", () => {
       fc.property(envelope, (input) => {
         const bad: Record<string, unknown> = structuredClone(input);
         mutate(bad);
-        const parsed = parseMessage(schema, JSON.stringify(bad));
+        const parsed = parseMessage(JSON.stringify(bad));
         expect(parsed.ok).toBe(false);
         if (parsed.ok) return;
         expect(parsed.code).toBe("invalid_envelope");
@@ -101,7 +112,7 @@ describe("envelope schema", () => {
   });
 
   it("lists every problem at once", () => {
-    const parsed = parseMessage(schema, JSON.stringify({ accountId: "", webhookKeys: [] }));
+    const parsed = parseMessage(JSON.stringify({ accountId: "", webhookKeys: [] }));
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.errors.map((e) => e.path).sort()).toEqual(["accountId", "data", "flowId", "webhookKeys"]);
@@ -109,7 +120,6 @@ describe("envelope schema", () => {
 
   it("ignores and drops unknown top-level fields", () => {
     const parsed = parseMessage(
-      schema,
       JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data: 1, extra: { x: 1 } }),
     );
     expect(parsed.ok && Object.keys(parsed.envelope)).toEqual(["accountId", "flowId", "webhookKeys", "data"]);
@@ -117,28 +127,23 @@ describe("envelope schema", () => {
 
   it("accepts null and falsy data", () => {
     for (const data of [null, 0, false, "", [], {}]) {
-      const parsed = parseMessage(
-        schema,
-        JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data }),
-      );
+      const parsed = parseMessage(JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data }));
       expect(parsed.ok && parsed.dataJson).toBe(JSON.stringify(data));
     }
   });
 
   it("enforces the data size limit exactly at the boundary, in UTF-8 bytes", () => {
     const max = 1000;
-    const small = createEnvelopeSchema(max);
+    const small = parserWith(max);
     fc.assert(
       fc.property(fc.constantFrom("a", "é", "€", "😀"), (ch) => {
         const unit = Buffer.byteLength(ch);
         const fits = ch.repeat(Math.floor((max - 2) / unit));
-        const body = (data: string) =>
-          JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data });
         let padded = fits;
         while (jsonByteLength(padded) < max) padded += "a";
         expect(jsonByteLength(padded)).toBe(max);
-        expect(parseMessage(small, body(padded)).ok).toBe(true);
-        const over = parseMessage(small, body(`${padded}a`));
+        expect(small(body({ data: padded })).ok).toBe(true);
+        const over = small(body({ data: `${padded}a` }));
         expect(over.ok).toBe(false);
         if (!over.ok) {
           expect(over.code).toBe("data_too_large");
@@ -150,11 +155,11 @@ describe("envelope schema", () => {
 
   it("reports bodies that are not JSON", () => {
     for (const body of ["", "   ", "{", "\u0000\u0001binary", "not json"]) {
-      const parsed = parseMessage(schema, body);
+      const parsed = parseMessage(body);
       expect(parsed.ok).toBe(false);
       if (!parsed.ok) expect(parsed.code).toBe("invalid_json");
     }
-    const notObject = parseMessage(schema, "[1,2]");
+    const notObject = parseMessage("[1,2]");
     expect(!notObject.ok && notObject.code).toBe("invalid_envelope");
     expect(!notObject.ok && notObject.detail).toBe("must be a JSON object");
   });
@@ -162,7 +167,6 @@ describe("envelope schema", () => {
   it("normalizes producedAt to UTC milliseconds", () => {
     const parse = (producedAt: string) => {
       const parsed = parseMessage(
-        schema,
         JSON.stringify({ accountId: "a", flowId: "f", webhookKeys: ["k"], data: 1, producedAt }),
       );
       return parsed.ok ? parsed.envelope.producedAt : undefined;
@@ -174,6 +178,95 @@ describe("envelope schema", () => {
     expect(parse("2024-02-29T00:00:00Z")).toBe("2024-02-29T00:00:00.000Z");
     expect(parse("2023-02-29T00:00:00Z")).toBeUndefined();
     expect(parse("2026-01-02T24:00:00Z")).toBeUndefined();
+  });
+});
+
+describe("hostile message bodies", () => {
+  const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+
+  it("rejects data nested deeper than 64 levels without recursion, naming where", () => {
+    expect(parseMessage(body({ data: JSON.parse(nested(64)) })).ok).toBe(true);
+    const deep = parseMessage(`{"accountId":"a","flowId":"f","webhookKeys":["k"],"data":${nested(20_000)}}`);
+    expect(deep.ok).toBe(false);
+    if (deep.ok) return;
+    expect(deep.code).toBe("invalid_envelope");
+    expect(deep.errors).toEqual([
+      { path: ["data", ...Array(64).fill("0")].join("."), message: "must not nest deeper than 64 levels" },
+    ]);
+  });
+
+  it("rejects numbers JSON cannot carry exactly instead of storing them changed", () => {
+    expect(parseMessage(body({ data: { n: Number.MAX_SAFE_INTEGER, m: -Number.MAX_SAFE_INTEGER } })).ok).toBe(
+      true,
+    );
+    for (const [text, path] of [
+      ['{"n":9007199254740993}', "data.n"],
+      ['[1,{"x":-12345678901234567890}]', "data.1.x"],
+      ["1e400", "data"],
+      ['{"a":[-1e400]}', "data.a.0"],
+    ]) {
+      const parsed = parseMessage(`{"accountId":"a","flowId":"f","webhookKeys":["k"],"data":${text}}`);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) {
+        expect(parsed.code).toBe("invalid_envelope");
+        expect(parsed.errors.map((e) => e.path)).toEqual([path]);
+      }
+    }
+  });
+
+  it("rejects producedAt later than now plus the allowed clock skew", () => {
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    expect(parseMessage(body({ producedAt: at(290_000) })).ok).toBe(true);
+    const future = parseMessage(body({ producedAt: "9999-12-31T23:59:59Z" }));
+    expect(future.ok).toBe(false);
+    if (!future.ok) {
+      expect(future.code).toBe("produced_in_future");
+      expect(future.detail).toMatch(/^producedAt: must not be later than now plus 300 s/);
+    }
+    const strict = createMessageParser({ maxDataBytes: 100, maxClockSkewSeconds: 0, now: Date.now });
+    expect(strict(body({ producedAt: at(5_000) })).ok).toBe(false);
+  });
+
+  it("never throws on any JSON, and every rejection names what is wrong", () => {
+    const hostile = fc.oneof(
+      fc.jsonValue({ maxDepth: 6 }),
+      fc.integer({ min: 60, max: 3000 }).map((depth) => JSON.parse(nested(depth))),
+      fc.constantFrom(2 ** 64, -(2 ** 70), Number.MAX_VALUE, "__proto__", { ["__proto__"]: { x: 1 } }),
+      fc.string({ unit: "binary", maxLength: 5000 }),
+    );
+    const anyBody = fc.oneof(
+      hostile.map((value) => JSON.stringify(value)),
+      fc
+        .record({
+          accountId: fc.oneof(id, hostile),
+          flowId: fc.oneof(id, hostile),
+          webhookKeys: fc.oneof(fc.uniqueArray(webhookKey, { minLength: 1, maxLength: 5 }), hostile),
+          data: hostile,
+          producedAt: fc.oneof(
+            instant.map((d) => d.toISOString()),
+            hostile,
+          ),
+        })
+        .map((e) => JSON.stringify(e).replace('"accountId"', '"__proto__":{"accountId":"x"},"accountId"')),
+      fc.string({ maxLength: 200 }),
+    );
+    fc.assert(
+      fc.property(anyBody, (text) => {
+        const parsed = parseMessage(text);
+        if (parsed.ok) {
+          expect(jsonValueProblem(parsed.envelope.data)).toBeUndefined();
+          return;
+        }
+        expect(parsed.detail.length).toBeGreaterThan(0);
+        if (parsed.code === "invalid_json") return;
+        expect(parsed.errors.length).toBeGreaterThan(0);
+        for (const error of parsed.errors) {
+          expect(error.message.length).toBeGreaterThan(0);
+          if (error.message !== "must be a JSON object") expect(error.path).not.toBe("");
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
-import { createEnvelopeSchema, DEFAULT_MAX_DATA_BYTES } from "./envelope.ts";
+import { createEnvelopeSchema, DEFAULT_MAX_DATA_BYTES, MAX_DATA_DEPTH } from "./envelope.ts";
 
 const RFC3339_PATTERN = "^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$";
 
@@ -25,8 +25,11 @@ function unwrapJsonObject(schema: GenericSchema): GenericSchema {
 export function envelopeJsonSchema(maxDataBytes = DEFAULT_MAX_DATA_BYTES): JsonSchema {
   const schema = schemaToJson(createEnvelopeSchema(maxDataBytes));
   const props = schema.properties as Record<string, JsonSchema>;
-  props.webhookKeys = { ...props.webhookKeys, uniqueItems: true };
+  const keys = props.webhookKeys as Record<string, unknown> & { items: Record<string, unknown> };
+  props.webhookKeys = { ...keys, items: { ...keys.items, not: { enum: [".", ".."] } }, uniqueItems: true };
   props.producedAt = { ...props.producedAt, format: "date-time", pattern: RFC3339_PATTERN };
-  props.data = { description: `Any JSON value; serialized, at most ${maxDataBytes} bytes of UTF-8.` };
+  props.data = {
+    description: `Any JSON value; serialized, at most ${maxDataBytes} bytes of UTF-8, nested at most ${MAX_DATA_DEPTH} deep, every number exact (integers within ±(2^53-1)).`,
+  };
   return schema;
 }

@@ -1,31 +1,64 @@
 import * as v from "valibot";
-import { type Envelope, type EnvelopeSchema, isDataTooLarge } from "./envelope.ts";
+import { createEnvelopeSchema, type Envelope, isDataTooLarge } from "./envelope.ts";
 import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
+import { formatInstant, parseRfc3339 } from "./time.ts";
 
 /** Why a message is permanently rejected; sent as the `gsk-error-code` attribute. */
-export type RejectCode = "invalid_json" | "invalid_envelope" | "data_too_large";
+export type RejectCode =
+  | "invalid_json"
+  | "invalid_envelope"
+  | "data_too_large"
+  | "produced_in_future"
+  | "account_conflict";
 
 export type ParsedMessage =
   | { ok: true; envelope: Envelope; dataJson: string }
-  | { ok: false; code: RejectCode; detail: string; errors: FieldError[] };
+  | { ok: false; code: Exclude<RejectCode, "account_conflict">; detail: string; errors: FieldError[] };
 
-/** Parses and validates a raw message body (an SQS body or a gateway POST) against the envelope. */
-export function parseMessage(schema: EnvelopeSchema, body: string): ParsedMessage {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    const reason = body.trim() === "" ? "the body is empty" : (error as Error).message;
-    return { ok: false, code: "invalid_json", detail: `not JSON: ${reason}`, errors: [] };
-  }
-  const result = v.safeParse(schema, json);
-  if (!result.success) {
-    return {
-      ok: false,
-      code: isDataTooLarge(result.issues) ? "data_too_large" : "invalid_envelope",
-      detail: describeIssues(result.issues),
-      errors: toFieldErrors(result.issues),
-    };
-  }
-  return { ok: true, envelope: result.output, dataJson: JSON.stringify(result.output.data) };
+export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
+
+/** The limits a message body is held to. */
+export interface MessageRules {
+  maxDataBytes: number;
+  maxClockSkewSeconds: number;
+  now: () => number;
+}
+
+/**
+ * A parser of raw message bodies (an SQS body or a gateway POST): JSON, the envelope schema, and
+ * a `producedAt` no later than now plus the allowed clock skew. It never throws.
+ */
+export function createMessageParser(rules: MessageRules): (body: string) => ParsedMessage {
+  const schema = createEnvelopeSchema(rules.maxDataBytes);
+  const skewMs = rules.maxClockSkewSeconds * 1000;
+  return (body) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch (error) {
+      const reason = body.trim() === "" ? "the body is empty" : (error as Error).message;
+      return { ok: false, code: "invalid_json", detail: `not JSON: ${reason}`, errors: [] };
+    }
+    const result = v.safeParse(schema, json);
+    if (!result.success) {
+      return {
+        ok: false,
+        code: isDataTooLarge(result.issues) ? "data_too_large" : "invalid_envelope",
+        detail: describeIssues(result.issues),
+        errors: toFieldErrors(result.issues),
+      };
+    }
+    const { producedAt } = result.output;
+    const latest = rules.now() + skewMs;
+    if (producedAt !== undefined && (parseRfc3339(producedAt) as number) > latest) {
+      const message = `must not be later than now plus ${rules.maxClockSkewSeconds} s (${formatInstant(latest)})`;
+      return {
+        ok: false,
+        code: "produced_in_future",
+        detail: `producedAt: ${message}`,
+        errors: [{ path: "producedAt", message }],
+      };
+    }
+    return { ok: true, envelope: result.output, dataJson: JSON.stringify(result.output.data) };
+  };
 }

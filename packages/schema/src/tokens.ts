@@ -23,7 +23,7 @@ export const ApiTokenSchema = strictJsonObject({
   accounts: v.union(
     [
       v.pipe(
-        v.tuple([v.literal("*")]),
+        v.strictTuple([v.literal("*")]),
         v.transform(() => "*" as const),
       ),
       v.pipe(v.array(IdSchema), v.minLength(1, ACCOUNTS_MESSAGE)),
