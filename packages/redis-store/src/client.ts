@@ -1,9 +1,117 @@
 import { createClient, createCluster } from "redis";
 
-/** Where Redis is: one URL, or the seed nodes of a cluster. */
+/** Where Redis is (one URL, or the seed nodes of a cluster) and how long a command may take. */
 export interface RedisConfig {
   urls: string[];
   cluster: boolean;
+  /** A command unanswered for this long fails with `RedisTimeoutError` (0: never). */
+  commandTimeoutMs?: number;
+}
+
+/** The connection settings from an app's parsed environment. */
+export function redisConfig(env: {
+  REDIS_URL: string[];
+  REDIS_CLUSTER: boolean;
+  REDIS_COMMAND_TIMEOUT_MS: number;
+}): RedisConfig {
+  return { urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS };
+}
+
+/** A Redis command that got no answer within the configured timeout (Redis hung, not down). */
+export class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
+    this.name = "RedisTimeoutError";
+  }
+}
+
+interface Pending {
+  at: number;
+  settled: boolean;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Bounds the time of every call with one timer for all of them: every call has the same timeout,
+ * so deadlines arrive in call order and a FIFO queue replaces node-redis's timer per command
+ * (which cost latency at the tail, measured in get-api's bench).
+ */
+function deadlines(ms: number): Limit {
+  const queue: Pending[] = [];
+  let head = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (head < queue.length) {
+      const next = queue[head] as Pending;
+      if (!next.settled && next.at > now) break;
+      if (!next.settled) next.reject(new RedisTimeoutError(ms));
+      head++;
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    arm();
+  };
+  const arm = () => {
+    if (timer || head >= queue.length) return;
+    const wait = Math.max(0, (queue[head] as Pending).at - performance.now());
+    timer = setTimeout(sweep, wait + 1);
+    timer.unref();
+  };
+  return <T>(call: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const pending: Pending = { at: performance.now() + ms, settled: false, reject };
+      queue.push(pending);
+      arm();
+      call.then(
+        (value) => {
+          pending.settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.settled = true;
+          reject(error);
+        },
+      );
+    });
+}
+
+const TIMED = [
+  "get",
+  "set",
+  "del",
+  "hmGet",
+  "pExpireTime",
+  "pExpire",
+  "scan",
+  "evalSha",
+  "eval",
+  "scriptLoad",
+] as const satisfies readonly (keyof Redis)[];
+
+type Limit = <T>(call: Promise<T>) => Promise<T>;
+
+/** The client with every data command bounded by `limit` (none: unchanged). */
+function bounded(redis: Redis, limit: Limit | undefined, connect = () => redis.connect()): Redis {
+  const timed = Object.fromEntries(
+    TIMED.map((name) => {
+      const method = (redis[name] as (...args: unknown[]) => Promise<unknown>).bind(redis);
+      return [name, limit ? (...args: unknown[]) => limit(method(...args)) : method];
+    }),
+  );
+  return {
+    ...(timed as Pick<Redis, (typeof TIMED)[number]>),
+    connect,
+    close: () => redis.close(),
+    destroy: () => redis.destroy(),
+    on: (event, listener) => redis.on(event, listener),
+    get isReady() {
+      return redis.isReady;
+    },
+  };
 }
 
 /**
@@ -47,10 +155,13 @@ const socket = {
 
 /**
  * Creates (without connecting) a node-redis client, or a cluster client when `cluster` is set.
- * Commands fail at once while disconnected (no offline queue), so callers see outages; the
- * per-command timer is off because it costs latency at the tail (measured in get-api's bench).
+ * Commands fail at once while disconnected (no offline queue), so callers see outages, and fail
+ * with `RedisTimeoutError` when Redis is connected but does not answer in `commandTimeoutMs`.
  */
 export function createRedis(config: RedisConfig, onError: (error: Error) => void): RedisHandle {
+  const timeoutMs = config.commandTimeoutMs ?? 0;
+  const limit: Limit | undefined = timeoutMs > 0 ? deadlines(timeoutMs) : undefined;
+  const ping = (call: Promise<unknown>) => (limit ? limit(call) : call);
   if (config.cluster) {
     const cluster = createCluster({
       rootNodes: config.urls.map((url) => ({ url })),
@@ -58,30 +169,40 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
       commandOptions: { timeout: 0 },
     });
     cluster.on("error", onError);
-    const redis = cluster as unknown as Redis;
+    // Unlike a single client, a cluster's first connect gives up when no seed node answers.
+    const connect = async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await cluster.connect();
+        } catch (error) {
+          onError(error as Error);
+          await new Promise((resolve) => setTimeout(resolve, socket.reconnectStrategy(attempt)));
+        }
+      }
+    };
     return {
-      redis,
+      redis: bounded(cluster as unknown as Redis, limit, connect),
       masters: () =>
         Promise.all(
           cluster.masters.map(async (m) => ({
             id: m.address,
-            redis: (await cluster.nodeClient(m)) as unknown as Redis,
+            redis: bounded((await cluster.nodeClient(m)) as unknown as Redis, limit),
           })),
         ),
       async ping() {
-        await Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)).ping()));
+        await ping(Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)).ping())));
       },
     };
   }
   const [url] = config.urls;
   const client = createClient({ url, socket, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
   client.on("error", onError);
-  const redis = client as unknown as Redis;
+  const redis = bounded(client as unknown as Redis, limit);
   return {
     redis,
     masters: async () => [{ id: "single", redis }],
     async ping() {
-      await client.ping();
+      await ping(client.ping());
     },
   };
 }

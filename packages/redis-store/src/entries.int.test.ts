@@ -78,6 +78,61 @@ describe("entry store on a real Redis", () => {
     expect(await store.readVersion("nope")).toBeNull();
   });
 
+  test("a key holds one account's data at a time: another account's write is refused until it expires", async ({
+    redis,
+  }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const soon = new Date(Date.now() + 300).toISOString();
+    expect(await store.write({ meta: meta({ expiresAt: soon }), dataJson: '"a"' })).toBe("written");
+    const rival = meta({ accountId: "rival", eventId: "z", producedAt: new Date().toISOString() });
+    expect(await store.write({ meta: rival, dataJson: '"b"' })).toBe("conflict");
+    expect(await store.owners(["hook-1", "free"])).toEqual(["acme", null]);
+    expect(JSON.parse((await store.read("hook-1"))!.body).data).toBe("a");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await store.write({ meta: rival, dataJson: '"b"' })).toBe("written");
+    expect((await store.read("hook-1"))?.accountId).toBe("rival");
+  });
+
+  test("one message's entries: a result per key, each body exact, large data sent a few keys at a time", async ({
+    redis,
+  }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    await store.write({ meta: meta({ webhookKey: "taken", accountId: "other" }), dataJson: "0" });
+    const { webhookKey: _, ...shared } = meta();
+    const data = JSON.stringify({ pad: "é".repeat(200_000) });
+    const webhookKeys = ["k1", "taken", "k2", "k3", "k4", "k5", "k6", "k7"];
+    const results = await store.writeMessage({ meta: shared, dataJson: data, webhookKeys });
+    expect(results).toEqual([
+      "written",
+      "conflict",
+      "written",
+      "written",
+      "written",
+      "written",
+      "written",
+      "written",
+    ]);
+    for (const key of ["k1", "k7"]) {
+      const record = await store.read(key);
+      expect(JSON.parse(record!.body)).toEqual({ ...shared, webhookKey: key, data: JSON.parse(data) });
+    }
+    expect((await store.read("k1"))!.etag).not.toBe((await store.read("k2"))!.etag);
+  });
+
+  test("a command Redis does not answer fails within the command timeout, and works once Redis resumes", async ({
+    redis,
+  }) => {
+    const { store, ping } = await open({ urls: [redis.url], cluster: false, commandTimeoutMs: 300 });
+    await store.write({ meta: meta(), dataJson: "1" });
+    await redis.cli("CLIENT", "PAUSE", "1500", "ALL");
+    const started = performance.now();
+    await expect(store.read("hook-1")).rejects.toThrow("Redis did not answer within 300 ms");
+    await expect(ping()).rejects.toThrow("Redis did not answer within 300 ms");
+    expect(performance.now() - started).toBeLessThan(1200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await store.read("hook-1"))?.accountId).toBe("acme");
+  });
+
   test("survives SCRIPT FLUSH (reloads the script)", async ({ redis }) => {
     const { store } = await open({ urls: [redis.url], cluster: false });
     await store.write({ meta: meta(), dataJson: "1" });

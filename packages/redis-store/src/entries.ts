@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RedisKeys } from "@gsk/redis-keys";
-import { type EntryMeta, entryEtag, serializeEntry } from "@gsk/schema";
+import { type EntryMeta, entryEtag, entryHead, entryTail } from "@gsk/schema";
 import type { Redis } from "./client.ts";
 
 /**
@@ -10,11 +10,13 @@ import type { Redis } from "./client.ts";
  */
 const F = { body: "b", etag: "t", account: "a", producedAt: "p", eventId: "e" } as const;
 
-// Last writer wins by (producedAt, eventId): an equal or older version changes nothing. eventIds
-// are compared byte by byte because Lua's `<` follows the server's locale.
+// A live entry of another account keeps the key (2). Else last writer wins by (producedAt,
+// eventId): an equal or older version changes nothing (0). eventIds are compared byte by byte
+// because Lua's '<' follows the server's locale. The body is head .. tail (see entryHead).
 const WRITE_SCRIPT = `
-local cur = redis.call('HMGET', KEYS[1], '${F.producedAt}', '${F.eventId}')
+local cur = redis.call('HMGET', KEYS[1], '${F.producedAt}', '${F.eventId}', '${F.account}')
 if cur[1] then
+  if cur[3] and cur[3] ~= ARGV[5] then return 2 end
   local cp, np = tonumber(cur[1]), tonumber(ARGV[1])
   if np < cp then return 0 end
   if np == cp then
@@ -28,7 +30,7 @@ if cur[1] then
     if not newer then return 0 end
   end
 end
-redis.call('HSET', KEYS[1], '${F.producedAt}', ARGV[1], '${F.eventId}', ARGV[2], '${F.body}', ARGV[3], '${F.etag}', ARGV[4], '${F.account}', ARGV[5])
+redis.call('HSET', KEYS[1], '${F.producedAt}', ARGV[1], '${F.eventId}', ARGV[2], '${F.body}', ARGV[3] .. ARGV[7], '${F.etag}', ARGV[4], '${F.account}', ARGV[5])
 if ARGV[6] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIREAT', KEYS[1], ARGV[6]) end
 return 1
 `;
@@ -49,6 +51,21 @@ export interface EntryWrite {
   dataJson: string;
 }
 
+/** One message's entries: the same fields and `data` under each of its webhook keys. */
+export interface MessageWrite {
+  meta: Omit<EntryMeta, "webhookKey">;
+  dataJson: string;
+  webhookKeys: readonly string[];
+}
+
+/** "written"; "kept" (Redis holds the same or a newer version); "conflict" (another account's live entry). */
+export type WriteResult = "written" | "kept" | "conflict";
+
+const RESULTS: Record<string, WriteResult> = { 0: "kept", 1: "written", 2: "conflict" };
+
+/** How many bytes of entry bodies one message sends to Redis at a time (at least one key). */
+const WRITE_BYTES_IN_FLIGHT = 1 << 20;
+
 /** What a read for the API returns: the stored JSON, its ETag and its account. */
 export interface StoredRecord {
   body: string;
@@ -63,8 +80,15 @@ export interface ArchivableRecord {
 }
 
 export interface EntryStore {
-  /** Writes an entry unless Redis holds the same or a newer version: "written" or "kept". */
-  write(entry: EntryWrite): Promise<"written" | "kept">;
+  /** Writes an entry unless Redis holds the same or a newer version or another account's entry. */
+  write(entry: EntryWrite): Promise<WriteResult>;
+  /**
+   * Writes one message's entries, a result per key in order; the body after the key is built once
+   * and keys are sent a few at a time, so a large message never holds a copy per key.
+   */
+  writeMessage(message: MessageWrite): Promise<WriteResult[]>;
+  /** The account whose live entry holds each webhook key, or null (one pipeline). */
+  owners(webhookKeys: readonly string[]): Promise<(string | null)[]>;
   /** One round trip: the stored JSON, ETag and account, or null. */
   read(webhookKey: string): Promise<StoredRecord | null>;
   /** The version Redis holds for a webhook key (producedAt ms, eventId), or null. */
@@ -78,28 +102,50 @@ function isNoScript(error: unknown): boolean {
 }
 
 export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
+  const writeOne = async (webhookKey: string, tail: string, fixed: string[]): Promise<WriteResult> => {
+    const head = entryHead(webhookKey);
+    const [producedAt, eventId, accountId, expiresAt] = fixed as [string, string, string, string];
+    const options = {
+      keys: [keys.entry(webhookKey)],
+      arguments: [producedAt, eventId, head, entryEtag(head, tail), accountId, expiresAt, tail],
+    };
+    let result: unknown;
+    try {
+      result = await redis.evalSha(WRITE_SHA, options);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      result = await redis.eval(WRITE_SCRIPT, options);
+    }
+    return RESULTS[String(result)] ?? "kept";
+  };
+
+  const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite) => {
+    const tail = entryTail(meta, dataJson);
+    const fixed = [
+      String(Date.parse(meta.producedAt)),
+      meta.eventId,
+      meta.accountId,
+      meta.expiresAt === null ? "" : String(Date.parse(meta.expiresAt)),
+    ];
+    const perGroup = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / tail.length));
+    const results: WriteResult[] = [];
+    for (let i = 0; i < webhookKeys.length; i += perGroup) {
+      const group = webhookKeys.slice(i, i + perGroup);
+      results.push(...(await Promise.all(group.map((key) => writeOne(key, tail, fixed)))));
+    }
+    return results;
+  };
+
   return {
-    async write({ meta, dataJson }) {
-      const body = serializeEntry(meta, dataJson);
-      const options = {
-        keys: [keys.entry(meta.webhookKey)],
-        arguments: [
-          String(Date.parse(meta.producedAt)),
-          meta.eventId,
-          body,
-          entryEtag(body),
-          meta.accountId,
-          meta.expiresAt === null ? "" : String(Date.parse(meta.expiresAt)),
-        ],
-      };
-      let result: unknown;
-      try {
-        result = await redis.evalSha(WRITE_SHA, options);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        result = await redis.eval(WRITE_SCRIPT, options);
-      }
-      return Number(result) === 1 ? "written" : "kept";
+    writeMessage,
+    async write({ meta: { webhookKey, ...meta }, dataJson }) {
+      const [result] = await writeMessage({ meta, dataJson, webhookKeys: [webhookKey] });
+      return result as WriteResult;
+    },
+    async owners(webhookKeys) {
+      return Promise.all(
+        webhookKeys.map(async (key) => (await redis.hmGet(keys.entry(key), [F.account]))[0] ?? null),
+      );
     },
     async read(webhookKey) {
       const [body, etag, accountId] = await redis.hmGet(keys.entry(webhookKey), [F.body, F.etag, F.account]);

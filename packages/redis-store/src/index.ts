@@ -1,9 +1,18 @@
-export { createRedis, type Redis, type RedisConfig, type RedisHandle } from "./client.ts";
+export {
+  createRedis,
+  type Redis,
+  type RedisConfig,
+  type RedisHandle,
+  RedisTimeoutError,
+  redisConfig,
+} from "./client.ts";
 export {
   type ArchivableRecord,
   createEntryStore,
   type EntryStore,
   type EntryWrite,
   isNewerVersion,
+  type MessageWrite,
   type StoredRecord,
+  type WriteResult,
 } from "./entries.ts";

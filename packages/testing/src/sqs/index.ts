@@ -63,6 +63,8 @@ export interface QueueOptions {
   maxReceiveCount?: number;
   /** Seconds a received message stays invisible (default 30). */
   visibilityTimeout?: number;
+  /** Both queues' MaximumMessageSize in bytes (default SQS's, 1 MiB). */
+  maxMessageSize?: number;
 }
 
 /** Creates a queue and its dead-letter queue, joined by a redrive policy. */
@@ -71,7 +73,8 @@ export async function createQueueWithDlq(
   name: string,
   options: QueueOptions = {},
 ): Promise<QueuePair> {
-  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const size = options.maxMessageSize ? { MaximumMessageSize: String(options.maxMessageSize) } : {};
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: size }));
   const dlqUrl = dlq.QueueUrl!;
   const attrs = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
@@ -80,6 +83,7 @@ export async function createQueueWithDlq(
     new CreateQueueCommand({
       QueueName: name,
       Attributes: {
+        ...size,
         VisibilityTimeout: String(options.visibilityTimeout ?? 30),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: attrs.Attributes?.QueueArn,
