@@ -24,6 +24,7 @@ const EnvSchema = appEnvSchema({
   HEALTH_MAX_POLL_AGE_SECONDS: envInt(120, 10, 3600),
   SHUTDOWN_TIMEOUT_MS: envInt(25_000, 1000, 600_000),
   TTL_CACHE_MS: envInt(2000, 0, 4000),
+  INGEST_MAX_INFLIGHT_BYTES: envInt(67_108_864, 1_048_576, 8_589_934_592),
 });
 
 export type Env = v.InferOutput<typeof EnvSchema>;

@@ -1,12 +1,14 @@
 import {
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { EntryStore } from "@gsk/redis-store";
-import { createEnvelopeSchema, formatInstant, parseMessage, type RejectCode } from "@gsk/schema";
+import { createMessageParser, formatInstant, type RejectCode } from "@gsk/schema";
 import { expiresAtMs, type TtlResolver } from "@gsk/ttl-policy";
+import type { ByteBudget } from "./budget.ts";
 import type { Metrics, Outcome } from "./metrics.ts";
 
 export interface IngestDeps {
@@ -15,74 +17,132 @@ export interface IngestDeps {
   sqs: SQSClient;
   dlqUrl: string;
   maxDataBytes: number;
+  maxClockSkewSeconds: number;
   metrics: Metrics;
   now: () => number;
+  /** Bounds the data held at once: each message claims what it expands to (data × keys). */
+  budget: ByteBudget;
 }
 
 type BatchCounts = Record<Outcome, number>;
 
 /** SQS allows 10 message attributes; two are ours. */
 const MAX_FORWARDED_ATTRIBUTES = 8;
-const MAX_DETAIL = 1000;
+const MAX_DETAIL_BYTES = 1000;
+/** SQS's default maximum message size, used when the DLQ's own cannot be read. */
+const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
 type Handled = { outcome: Outcome; error?: unknown };
 
+const utf8 = (text: string) => Buffer.byteLength(text, "utf8");
+
+/** The bytes SQS counts for a message: body plus each attribute's name, type and value. */
+function messageBytes(body: string, attributes: Record<string, MessageAttributeValue>): number {
+  let size = utf8(body);
+  for (const [name, value] of Object.entries(attributes)) {
+    size += utf8(name) + utf8(value.DataType ?? "");
+    size += value.StringValue !== undefined ? utf8(value.StringValue) : (value.BinaryValue?.length ?? 0);
+  }
+  return size;
+}
+
+/** `text` cut to at most `bytes` UTF-8 bytes, never inside a character. */
+function truncateUtf8(text: string, bytes: number): string {
+  if (utf8(text) <= bytes) return text;
+  const cut = Buffer.from(text, "utf8").subarray(0, Math.max(0, bytes)).toString("utf8");
+  // A character cut in half decodes as U+FFFD (3 bytes): drop it.
+  return cut.endsWith("\uFFFD") ? cut.slice(0, -1) : cut;
+}
+
 /** Handles received messages; returns those to delete (written, expired or dead-lettered). */
 export function createIngest(deps: IngestDeps) {
-  const schema = createEnvelopeSchema(deps.maxDataBytes);
+  const parse = createMessageParser({
+    maxDataBytes: deps.maxDataBytes,
+    maxClockSkewSeconds: deps.maxClockSkewSeconds,
+    now: deps.now,
+  });
+
+  let dlqLimit: Promise<number> | undefined;
+  const dlqMaxBytes = () => {
+    dlqLimit ??= deps.sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: deps.dlqUrl, AttributeNames: ["MaximumMessageSize"] }))
+      .then((out) => Number(out.Attributes?.MaximumMessageSize) || DEFAULT_MAX_MESSAGE_BYTES)
+      .catch(() => {
+        dlqLimit = undefined;
+        return DEFAULT_MAX_MESSAGE_BYTES;
+      });
+    return dlqLimit;
+  };
 
   const deadLetter = async (message: Message, code: RejectCode, detail: string): Promise<Handled> => {
-    const forwarded = Object.entries(message.MessageAttributes ?? {})
-      .filter(([name]) => !name.startsWith("gsk-error-"))
-      .slice(0, MAX_FORWARDED_ATTRIBUTES);
-    const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(forwarded);
-    attributes["gsk-error-code"] = { DataType: "String", StringValue: code };
-    attributes["gsk-error-detail"] = { DataType: "String", StringValue: detail.slice(0, MAX_DETAIL) || code };
     try {
-      await deps.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: deps.dlqUrl,
-          MessageBody: message.Body || " ",
-          MessageAttributes: attributes,
-        }),
+      const body = message.Body || " ";
+      const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {})
+          .filter(([name]) => !name.startsWith("gsk-error-"))
+          .slice(0, MAX_FORWARDED_ATTRIBUTES),
       );
-      deps.metrics.dlqSends.inc({ result: "sent" });
+      attributes["gsk-error-code"] = { DataType: "String", StringValue: code };
+      attributes["gsk-error-detail"] = { DataType: "String", StringValue: code };
+      // The copy must fit the DLQ's size limit: the detail gets what the rest leaves.
+      const room = (await dlqMaxBytes()) - messageBytes(body, attributes) + utf8(code);
+      attributes["gsk-error-detail"] = {
+        DataType: "String",
+        StringValue: truncateUtf8(detail, Math.min(MAX_DETAIL_BYTES, room)) || code,
+      };
+      await deps.sqs.send(
+        new SendMessageCommand({ QueueUrl: deps.dlqUrl, MessageBody: body, MessageAttributes: attributes }),
+      );
+      deps.metrics.dlqSends.inc({ code, result: "sent" });
       return { outcome: "rejected" };
     } catch (error) {
-      deps.metrics.dlqSends.inc({ result: "failed" });
+      deps.metrics.dlqSends.inc({ code, result: "failed" });
       return { outcome: "failed", error };
     }
   };
 
-  const handle = async (message: Message): Promise<Handled> => {
-    const parsed = parseMessage(schema, message.Body ?? "");
+  const store = async (message: Message): Promise<Handled> => {
+    const parsed = parse(message.Body ?? "");
     if (!parsed.ok) return deadLetter(message, parsed.code, parsed.detail);
     const { envelope, dataJson } = parsed;
+    const sent = Number(message.Attributes?.SentTimestamp ?? deps.now());
+    const producedAt = envelope.producedAt ?? formatInstant(sent);
+    const { ttlSeconds } = await deps.resolver.resolve(envelope.accountId, envelope.flowId);
+    const expires = expiresAtMs(Date.parse(producedAt), ttlSeconds);
+    const now = deps.now();
+    if (expires !== null && expires <= now) return { outcome: "expired" };
+    const bytes = dataJson.length * envelope.webhookKeys.length;
+    await deps.budget.acquire(bytes);
     try {
-      const sent = Number(message.Attributes?.SentTimestamp ?? deps.now());
-      const producedAt = envelope.producedAt ?? formatInstant(sent);
-      const eventId = envelope.eventId ?? message.MessageId ?? "";
-      const { ttlSeconds } = await deps.resolver.resolve(envelope.accountId, envelope.flowId);
-      const expires = expiresAtMs(Date.parse(producedAt), ttlSeconds);
-      const now = deps.now();
-      if (expires !== null && expires <= now) return { outcome: "expired" };
-      const meta = {
-        accountId: envelope.accountId,
-        flowId: envelope.flowId,
-        eventId,
-        producedAt,
-        storedAt: formatInstant(now),
-        expiresAt: expires === null ? null : formatInstant(expires),
-      };
-      const results = await Promise.all(
-        envelope.webhookKeys.map(async (webhookKey) => {
-          const stop = deps.metrics.redisWrite.startTimer();
-          const result = await deps.store.write({ meta: { ...meta, webhookKey }, dataJson });
-          stop();
-          return result;
-        }),
-      );
+      const stop = deps.metrics.redisWrite.startTimer();
+      const results = await deps.store.writeMessage({
+        meta: {
+          accountId: envelope.accountId,
+          flowId: envelope.flowId,
+          eventId: envelope.eventId ?? message.MessageId ?? "",
+          producedAt,
+          storedAt: formatInstant(now),
+          expiresAt: expires === null ? null : formatInstant(expires),
+        },
+        dataJson,
+        webhookKeys: envelope.webhookKeys,
+      });
+      stop();
+      const refused = envelope.webhookKeys.filter((_, i) => results[i] === "conflict");
+      if (refused.length > 0) {
+        const detail = `webhook keys held by another account's live entry: ${refused.join(", ")}`;
+        return deadLetter(message, "account_conflict", detail);
+      }
       return { outcome: results.includes("written") ? "stored" : "unchanged" };
+    } finally {
+      deps.budget.release(bytes);
+    }
+  };
+
+  // Each message is decided alone: whatever one throws never touches its batch-mates.
+  const handle = async (message: Message): Promise<Handled> => {
+    try {
+      return await store(message);
     } catch (error) {
       return { outcome: "failed", error };
     }

@@ -1,5 +1,5 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createRedis } from "@gsk/redis-store";
+import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
 import { configOrExit, createLogger, onShutdown } from "@gsk/service";
 import { parseEnv } from "./env.ts";
@@ -8,9 +8,7 @@ import { createWorker } from "./worker.ts";
 const env = configOrExit("ingest-worker", () => parseEnv(process.env));
 
 const logger = createLogger(env.LOG_LEVEL, "ingest-worker");
-const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
-  logger.warn({ err: error }, "redis connection error"),
-);
+const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const sqs = new SQSClient({
   region: env.AWS_REGION,
   ...(env.SQS_ENDPOINT ? { endpoint: env.SQS_ENDPOINT } : {}),
@@ -25,11 +23,13 @@ logger.info(
   },
   "starting",
 );
-await redis.redis.connect();
+// Signals and the health port come first: a Redis outage at boot must neither get the worker
+// killed by its liveness probe nor make it ignore SIGTERM. It receives once Redis answers.
 const worker = createWorker({ env, redis, sqs, logger });
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await worker.stop();
-  await redis.redis.close();
+  redis.redis.destroy();
   sqs.destroy();
 });
+redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 await worker.start();

@@ -23,14 +23,14 @@ export function createMetrics() {
     }),
     redisWrite: new Histogram({
       name: "gsk_ingest_redis_write_duration_seconds",
-      help: "Latency of one entry write (the last-writer-wins script)",
+      help: "Time to write one message's entries under all its webhook keys",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),
     dlqSends: new Counter({
       name: "gsk_ingest_dlq_sends_total",
-      help: "Messages sent to the dead-letter queue, by result",
-      labelNames: ["result"] as const,
+      help: "Messages sent to the dead-letter queue, by error code and result",
+      labelNames: ["code", "result"] as const,
       registers: [registry],
     }),
     deleteFailures: new Counter({
@@ -41,6 +41,11 @@ export function createMetrics() {
     inFlight: new Gauge({
       name: "gsk_ingest_in_flight_messages",
       help: "Messages being handled now",
+      registers: [registry],
+    }),
+    paused: new Gauge({
+      name: "gsk_ingest_receiving_paused",
+      help: "1 while receiving is paused (Redis not answering, or the in-flight data bound reached)",
       registers: [registry],
     }),
     lastPoll: new Gauge({

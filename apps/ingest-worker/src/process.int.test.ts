@@ -12,7 +12,7 @@ import {
   waitFor,
 } from "@gsk/testing";
 import { describe, expect, onTestFinished } from "vitest";
-import { outcomeCount, sendMany, startWorker, workerEnv } from "./test-support.ts";
+import { outcomeCount, send, sendMany, startWorker, workerEnv } from "./test-support.ts";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
@@ -102,6 +102,81 @@ describe("ingest worker process", () => {
     expect(worker.stdout()).toContain('"msg":"stopped"');
     client.destroy();
   }, 30_000);
+
+  test("Redis down at boot: health answers at once, SIGTERM stops it, and it works once Redis is up", async ({
+    sqs,
+    queues,
+  }) => {
+    const server = await startRedis({ persistent: true });
+    onTestFinished(() => server.dispose());
+    await server.stop();
+    const client = sqs.client();
+    const port = await freePort();
+    const env = workerEnv({
+      redisUrls: [server.url],
+      endpoint: sqs.endpoint,
+      ...queues,
+      extra: { PORT: String(port) },
+    });
+    await sendMany(client, queues.queueUrl, envelopes(5, "boot"));
+    const first = spawnNode(MAIN, [], env);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, "health answers", 10_000);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+    first.child.kill("SIGTERM");
+    expect(await first.exit()).toBe(0);
+    expect(await queueDepth(client, queues.queueUrl)).toBe(5);
+
+    const second = spawnWorker(env);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, "health answers", 10_000);
+    await server.start();
+    const r = await redisClient(server.url);
+    await waitFor(async () => (await entryCount(r, "boot")) === 5, "all 5 stored", 20_000, 200);
+    second.kill("SIGTERM");
+    await exited(second);
+    client.destroy();
+  }, 60_000);
+
+  test("a 256 MiB heap survives messages that expand to gigabytes (25 keys × 240 KiB each)", async ({
+    redis,
+    sqs,
+    queues,
+  }) => {
+    const client = sqs.client();
+    const r = await redisClient(redis.url);
+    const port = await freePort();
+    const pad = "x".repeat(240 * 1024);
+    const count = 40;
+    for (let i = 0; i < count; i++) {
+      await send(client, queues.queueUrl, {
+        accountId: "acme",
+        flowId: "big",
+        webhookKeys: Array.from({ length: 25 }, (_, k) => `mem-${i}-${k}`),
+        data: { i, pad },
+      });
+    }
+    const worker = spawnNode(
+      MAIN,
+      [],
+      workerEnv({
+        redisUrls: [redis.url],
+        endpoint: sqs.endpoint,
+        ...queues,
+        extra: { PORT: String(port), INGEST_CONCURRENCY: "16", NODE_OPTIONS: "--max-old-space-size=256" },
+      }),
+    );
+    await waitFor(async () => (await r.dbSize()) === count * 25, "every key stored", 90_000, 500);
+    await waitFor(
+      async () => (await queueDepth(client, queues.queueUrl)) === 0,
+      "queue drained",
+      20_000,
+      200,
+    );
+    expect(worker.child.exitCode).toBeNull();
+    expect(await queueDepth(client, queues.dlqUrl)).toBe(0);
+    worker.child.kill("SIGTERM");
+    expect(await worker.exit()).toBe(0);
+    client.destroy();
+  }, 120_000);
 
   test("a bad environment stops the process with one message naming every problem", async () => {
     const worker = spawnNode(MAIN, [], { REDIS_URL: "http://nope", INGEST_CONCURRENCY: "0" });

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createRedis } from "@gsk/redis-store";
+import { createRedis, redisConfig } from "@gsk/redis-store";
 import { createLogger } from "@gsk/service";
 import { onTestFinished } from "vitest";
 import { parseEnv } from "./env.ts";
@@ -39,7 +39,7 @@ export function workerEnv(options: {
 /** Starts an in-process worker and stops it when the test ends. */
 export async function startWorker(env: Record<string, string>, sqs: SQSClient) {
   const parsed = parseEnv(env);
-  const redis = createRedis({ urls: parsed.REDIS_URL, cluster: parsed.REDIS_CLUSTER }, () => {});
+  const redis = createRedis(redisConfig(parsed), () => {});
   await redis.redis.connect();
   const worker = createWorker({ env: parsed, redis, sqs, logger: createLogger("silent", "test") });
   await worker.start();

@@ -4,6 +4,7 @@ import { createEntryStore, type RedisHandle } from "@gsk/redis-store";
 import { type HttpServer, type Logger, listen, opsRoutes } from "@gsk/service";
 import { createCachedResolver } from "@gsk/ttl-policy";
 import { Consumer } from "sqs-consumer";
+import { createByteBudget } from "./budget.ts";
 import type { Env } from "./env.ts";
 import { createIngest } from "./ingest.ts";
 import { createMetrics } from "./metrics.ts";
@@ -37,6 +38,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const now = deps.now ?? Date.now;
   const keys = redisKeys(env.REDIS_PREFIX);
   const metrics = createMetrics();
+  const budget = createByteBudget(env.INGEST_MAX_INFLIGHT_BYTES);
   const ingest = createIngest({
     store: createEntryStore(deps.redis.redis, keys),
     resolver: createCachedResolver(deps.redis.redis, keys, {
@@ -47,8 +49,10 @@ export function createWorker(deps: WorkerDeps): Worker {
     sqs: deps.sqs,
     dlqUrl: env.SQS_DLQ_URL,
     maxDataBytes: env.MAX_DATA_BYTES,
+    maxClockSkewSeconds: env.MAX_CLOCK_SKEW_SECONDS,
     metrics,
     now,
+    budget,
   });
 
   let lastPoll = now();
@@ -56,12 +60,53 @@ export function createWorker(deps: WorkerDeps): Worker {
   let http: HttpServer | undefined;
   let batchSeq = 0;
 
+  // Receiving stops while Redis does not answer (so an outage burns no receive counts) and while
+  // the data held is at its bound; a probe lets it resume once a PING succeeds.
+  let redisUp: Promise<void> | undefined;
+  let redisOk = false;
+  const probeRedis = () => {
+    redisUp ??= (async () => {
+      for (let attempt = 0; !stopping; attempt++) {
+        try {
+          await deps.redis.ping();
+          redisOk = true;
+          if (attempt > 0) logger.info({ attempt }, "redis answers again; receiving resumes");
+          return;
+        } catch (error) {
+          if (attempt === 0) logger.warn({ err: error }, "redis not answering; receiving paused");
+          metrics.paused.set(1);
+          // Waiting for Redis is not a stuck worker: liveness stays green.
+          lastPoll = now();
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    })().finally(() => {
+      redisUp = undefined;
+      metrics.paused.set(0);
+    });
+    return redisUp;
+  };
+  const redisFailed = () => {
+    if (!redisOk) return;
+    redisOk = false;
+    void probeRedis();
+  };
+  const beforeReceive = async () => {
+    if (!redisOk) await probeRedis();
+    if (budget.full) {
+      metrics.paused.set(1);
+      await budget.untilFree();
+      metrics.paused.set(0);
+    }
+  };
+
   const handleBatch = async (messages: Message[]) => {
     const batch = ++batchSeq;
     const stop = metrics.batchDuration.startTimer();
     metrics.inFlight.inc(messages.length);
     try {
       const { acked, counts, errors } = await ingest(messages);
+      if (errors.length > 0) redisFailed();
       const durationMs = Math.round(stop() * 1000);
       const line = { batch, size: messages.length, ...counts, durationMs };
       if (errors.length > 0) {
@@ -85,6 +130,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       messageSystemAttributeNames: ["SentTimestamp", "ApproximateReceiveCount"],
       messageAttributeNames: ["All"],
       pollingCompleteWaitTimeMs: env.SHUTDOWN_TIMEOUT_MS,
+      preReceiveMessageCallback: beforeReceive,
       postReceiveMessageCallback: async () => {
         lastPoll = now();
         metrics.lastPoll.set(lastPoll / 1000);
@@ -122,10 +168,8 @@ export function createWorker(deps: WorkerDeps): Worker {
         ? `no successful poll for ${Math.round(age)} s`
         : undefined;
     },
-    ready: async () => {
-      if (stopping) throw new Error("shutting down");
-      await deps.redis.ping();
-    },
+    ready: { redis: () => deps.redis.ping() },
+    stopping: () => stopping,
   });
 
   return {

@@ -11,8 +11,10 @@ export function createRegistry(prefix: string): Registry {
 export interface HealthChecks {
   /** Liveness: throws or returns a reason string when the process should be restarted. */
   live?: () => string | undefined;
-  /** Readiness: resolves when the app can take work; rejects with the reason otherwise. */
-  ready: () => Promise<void>;
+  /** Readiness: a check per dependency, by name; ready when every one resolves. */
+  ready: Record<string, () => Promise<unknown>>;
+  /** True once shutdown started: readiness fails at once. */
+  stopping: () => boolean;
 }
 
 /** `/healthz`, `/readyz` and `/metrics` (Prometheus text), unauthenticated as the contract says. */
@@ -22,14 +24,19 @@ export function opsRoutes(registry: Registry, checks: HealthChecks): Hono {
     const problem = checks.live?.();
     return problem ? c.json({ status: "unhealthy", reason: problem }, 503) : c.json({ status: "ok" });
   });
+  // The answer names what is down, never an error's text (it may carry hosts or credentials).
   app.get("/readyz", async (c) => {
-    try {
-      await checks.ready();
-      return c.json({ status: "ready" });
-    } catch (error) {
-      c.header("Retry-After", "5");
-      return c.json({ status: "not ready", reason: (error as Error).message }, 503);
+    let reason: string | undefined;
+    if (checks.stopping()) reason = "shutting down";
+    else {
+      const names = Object.keys(checks.ready);
+      const results = await Promise.allSettled(names.map((name) => checks.ready[name]?.()));
+      const down = names.filter((_, i) => results[i]?.status === "rejected");
+      if (down.length > 0) reason = `not answering: ${down.join(", ")}`;
     }
+    if (reason === undefined) return c.json({ status: "ready" });
+    c.header("Retry-After", "5");
+    return c.json({ status: "not ready", reason }, 503);
   });
   app.get("/metrics", async (c) => {
     c.header("Content-Type", registry.contentType);

@@ -27,12 +27,17 @@ describe("createLogger", () => {
 describe("opsRoutes", () => {
   it("answers health, readiness with Retry-After, and Prometheus metrics", async () => {
     let ready = true;
+    let stopping = false;
     let live: string | undefined;
     const app = opsRoutes(createRegistry("gsk_test_"), {
       live: () => live,
-      ready: async () => {
-        if (!ready) throw new Error("redis is down");
+      ready: {
+        redis: async () => {
+          if (!ready) throw new Error("connect ECONNREFUSED redis://:hunter2@10.1.2.3:6379");
+        },
+        mongodb: async () => {},
       },
+      stopping: () => stopping,
     });
     expect((await app.request("/healthz")).status).toBe(200);
     expect((await app.request("/readyz")).status).toBe(200);
@@ -41,7 +46,13 @@ describe("opsRoutes", () => {
     const notReady = await app.request("/readyz");
     expect(notReady.status).toBe(503);
     expect(notReady.headers.get("retry-after")).toBe("5");
-    expect(await notReady.json()).toEqual({ status: "not ready", reason: "redis is down" });
+    expect(await notReady.json()).toEqual({ status: "not ready", reason: "not answering: redis" });
+    ready = true;
+    stopping = true;
+    expect(await (await app.request("/readyz")).json()).toEqual({
+      status: "not ready",
+      reason: "shutting down",
+    });
     expect(await (await app.request("/healthz")).json()).toEqual({
       status: "unhealthy",
       reason: "no poll for 300 s",
