@@ -21,6 +21,15 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   const document = JSON.stringify(openApiDocument(deps.env));
   const docs = docsPage();
 
+  // A request answered before its body was read (401, 413, ...) closes its connection: the unread
+  // rest of the body would otherwise be taken for the next request of a keep-alive client.
+  app.use("*", async (c, next) => {
+    await next();
+    const length = c.req.header("content-length");
+    const hasBody =
+      (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    if (hasBody && !c.req.raw.bodyUsed) c.res.headers.set("Connection", "close");
+  });
   app.use("*", async (c, next) => {
     const started = performance.now();
     const given = c.req.header("x-request-id");
@@ -50,10 +59,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route(
     "/",
     opsRoutes(deps.metrics.registry, {
-      ready: async () => {
-        if (deps.lifecycle.shuttingDown) throw new Error("shutting down");
-        await deps.redis.ping();
-      },
+      ready: { redis: () => deps.redis.ping() },
+      stopping: () => deps.lifecycle.shuttingDown,
     }),
   );
   app.get("/openapi.json", (c) => c.body(document, 200, { "Content-Type": "application/json" }));
@@ -77,7 +84,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path === "/v1/data") return next();
     return limit(c, next);
   });
-  v1.route("/data", dataRoutes(deps.env.MAX_DATA_BYTES));
+  v1.route("/data", dataRoutes(deps.env, deps.now));
   v1.route("/ttl-policies", ttlPolicyRoutes());
   app.route("/v1", v1);
 

@@ -22,6 +22,7 @@ const EnvSchema = v.pipe(
     INGRESS_ENABLED: envBool(false),
     SQS_QUEUE_URL: v.optional(envHttpUrl),
     SHUTDOWN_TIMEOUT_MS: envInt(25_000, 1000, 600_000),
+    SHUTDOWN_DRAIN_MS: envInt(5000, 0, 120_000),
   }),
   v.forward(
     v.check(
@@ -29,6 +30,13 @@ const EnvSchema = v.pipe(
       "is required when INGRESS_ENABLED=true",
     ),
     ["SQS_QUEUE_URL"],
+  ),
+  v.forward(
+    v.check(
+      (env) => env.SHUTDOWN_DRAIN_MS < env.SHUTDOWN_TIMEOUT_MS,
+      "must be shorter than SHUTDOWN_TIMEOUT_MS (the drain is part of the shutdown)",
+    ),
+    ["SHUTDOWN_DRAIN_MS"],
   ),
 );
 

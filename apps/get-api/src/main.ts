@@ -1,6 +1,6 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
 import {
   configOrExit,
@@ -21,9 +21,7 @@ const { env, tokens } = configOrExit("get-api", () => {
 });
 
 const logger = createLogger(env.LOG_LEVEL, "get-api");
-const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
-  logger.warn({ err: error }, "redis connection error"),
-);
+const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const keys = redisKeys(env.REDIS_PREFIX);
 const sqs = env.INGRESS_ENABLED
   ? new SQSClient({
@@ -62,7 +60,10 @@ redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "red
 const server = await listen(app, env.PORT, env.HOST);
 logger.info({ port: server.port }, "get-api listening");
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
+  // Readiness fails first; requests keep being served while load balancers notice, then the
+  // listener closes and in-flight requests finish.
   lifecycle.shuttingDown = true;
+  await new Promise((resolve) => setTimeout(resolve, env.SHUTDOWN_DRAIN_MS));
   await server.close();
   await redis.redis.close();
   sqs?.destroy();

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
 import type { EntryMeta } from "@gsk/schema";
 import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
@@ -62,7 +62,7 @@ export async function buildApi(options: ApiOptions) {
       done();
     },
   });
-  const redis = createRedis({ urls: env.REDIS_URL, cluster: false }, () => {});
+  const redis = createRedis(redisConfig(env), () => {});
   await redis.redis.connect();
   onTestFinished(() => redis.redis.destroy());
   const keys = redisKeys(env.REDIS_PREFIX);

@@ -1,26 +1,45 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import {
-  BatchRequestSchema,
-  createEnvelopeSchema,
-  formatInstant,
-  parseMessage,
-  WebhookKeySchema,
-} from "@gsk/schema";
+import { BatchRequestSchema, createMessageParser, formatInstant, WebhookKeySchema } from "@gsk/schema";
 import { ApiError, canSeeAccount } from "@gsk/service";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../deps.ts";
+import type { AppEnv, Deps } from "../deps.ts";
 import { check, etagMatches, jsonBody, requireScope, withRedis } from "../http-util.ts";
 
 const tooLarge = (limit: number) => () => {
   throw new ApiError(413, "too_large", `The request body is larger than ${limit} bytes`);
 };
 
+/** How many keys of a batch read are read (and held) at a time. */
+const BATCH_GROUP = 10;
+
+/** SQS's answers that refuse this message itself: retrying it cannot help. */
+function refusal(error: unknown): ApiError | undefined {
+  // Named "InvalidMessageContents" or, in the query protocol, "AWS.SimpleQueueService.InvalidMessageContents".
+  const name = ((error as { name?: string }).name ?? "").replace(/^.*\./, "");
+  const text = error instanceof Error ? error.message : "";
+  if (name === "InvalidMessageContents") {
+    return new ApiError(400, "invalid_message_contents", `The queue refused the message: ${text}`);
+  }
+  if (/^InvalidParameterValue/.test(name) && /shorter than|too long|size/i.test(text)) {
+    return new ApiError(413, "too_large", `The queue refused the message as too large: ${text}`);
+  }
+  return undefined;
+}
+
+/** Whether SQS could not be reached, or throttled: worth retrying later. */
+function isTransient(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = (error as { name?: string }).name ?? "";
+  return status === undefined || status >= 500 || /Throttl|RequestThrottled|OverLimit/i.test(name);
+}
+
 /** `/v1/data`: reads by webhook key, batch reads, and gateway-mode ingress. */
-export function dataRoutes(maxDataBytes: number): Hono<AppEnv> {
+export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const envelopeSchema = createEnvelopeSchema(maxDataBytes);
+  const maxDataBytes = env.MAX_DATA_BYTES;
+  const parse = createMessageParser({ maxDataBytes, maxClockSkewSeconds: env.MAX_CLOCK_SKEW_SECONDS, now });
   // The envelope around `data` is small: ids, up to 100 keys of 128 characters, two timestamps.
   const ingressLimit = maxDataBytes + 64 * 1024;
 
@@ -42,16 +61,57 @@ export function dataRoutes(maxDataBytes: number): Hono<AppEnv> {
     const { webhookKeys } = check(BatchRequestSchema, await jsonBody(c), "batch request");
     const { deps, principal } = c.var;
     const unique = [...new Set(webhookKeys)];
-    const records = await withRedis(deps, () => Promise.all(unique.map((k) => deps.entries.read(k))));
-    const found: string[] = [];
     const missing: string[] = [];
-    records.forEach((record, i) => {
-      if (record && canSeeAccount(principal, record.accountId)) found.push(record.body);
-      else missing.push(unique[i] as string);
-    });
-    return c.body(`{"entries":[${found.join(",")}],"missing":${JSON.stringify(missing)}}`, 200, {
-      "Content-Type": "application/json",
-    });
+    const readGroup = async (from: number) => {
+      const group = unique.slice(from, from + BATCH_GROUP);
+      const records = await Promise.all(group.map((key) => deps.entries.read(key)));
+      const found: string[] = [];
+      records.forEach((record, i) => {
+        if (record && canSeeAccount(principal, record.accountId)) found.push(record.body);
+        else missing.push(group[i] as string);
+      });
+      return found;
+    };
+    const first = await withRedis(deps, () => readGroup(0));
+    const headers = { "Content-Type": "application/json" };
+    if (unique.length <= BATCH_GROUP) {
+      return c.body(`{"entries":[${first.join(",")}],"missing":${JSON.stringify(missing)}}`, 200, headers);
+    }
+    // Larger batches stream a group at a time, so one request never holds every body at once.
+    // A Redis failure after the first group can only cut the response short (logged, counted).
+    let next = BATCH_GROUP;
+    let separator = first.length > 0 ? "," : "";
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          controller.enqueue(encoder.encode(`{"entries":[${first.join(",")}`));
+        },
+        async pull(controller) {
+          if (next >= unique.length) {
+            controller.enqueue(encoder.encode(`],"missing":${JSON.stringify(missing)}}`));
+            controller.close();
+            return;
+          }
+          try {
+            const found = await readGroup(next);
+            next += BATCH_GROUP;
+            if (found.length === 0) return;
+            controller.enqueue(encoder.encode(separator + found.join(",")));
+            separator = ",";
+          } catch (error) {
+            deps.metrics.redisErrors.inc();
+            deps.logger.warn(
+              { err: error, reqId: c.var.reqId },
+              "redis failed during a batch read; response cut",
+            );
+            controller.error(error);
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return c.body(stream, 200, headers);
   });
 
   app.post("/", bodyLimit({ maxSize: ingressLimit, onError: tooLarge(ingressLimit) }), async (c) => {
@@ -60,22 +120,32 @@ export function dataRoutes(maxDataBytes: number): Hono<AppEnv> {
       throw new ApiError(404, "not_found", "Ingress is disabled on this deployment (INGRESS_ENABLED=false)");
     }
     requireScope(c, "data:write");
-    const parsed = parseMessage(envelopeSchema, await c.req.text());
+    const parsed = parse(await c.req.text());
     if (!parsed.ok) {
       deps.metrics.ingress.inc({ result: parsed.code });
       if (parsed.code === "data_too_large")
         throw new ApiError(413, "too_large", parsed.detail, { errors: parsed.errors });
-      throw new ApiError(400, parsed.code === "invalid_json" ? "invalid_json" : "validation", parsed.detail, {
-        errors: parsed.errors,
-      });
+      const code = parsed.code === "invalid_envelope" ? "validation" : parsed.code;
+      throw new ApiError(400, code, parsed.detail, { errors: parsed.errors });
     }
     const envelope = parsed.envelope;
     if (!canSeeAccount(c.var.principal, envelope.accountId)) {
       throw new ApiError(403, "forbidden", `This token may not write for account ${envelope.accountId}`);
     }
+    // The worker refuses these keys too (account_conflict); saying so now spares a dead letter.
+    const owners = await withRedis(deps, () => deps.entries.owners(envelope.webhookKeys));
+    const held = envelope.webhookKeys.filter((_, i) => owners[i] != null && owners[i] !== envelope.accountId);
+    if (held.length > 0) {
+      deps.metrics.ingress.inc({ result: "account_conflict" });
+      throw new ApiError(
+        409,
+        "account_conflict",
+        `Webhook keys held by another account's live entry: ${held.join(", ")}`,
+      );
+    }
     const message = {
       ...envelope,
-      producedAt: envelope.producedAt ?? formatInstant(deps.now()),
+      producedAt: envelope.producedAt ?? formatInstant(now()),
       eventId: envelope.eventId ?? randomUUID(),
     };
     let messageId: string | undefined;
@@ -85,6 +155,16 @@ export function dataRoutes(maxDataBytes: number): Hono<AppEnv> {
       );
       messageId = out.MessageId;
     } catch (error) {
+      const refused = refusal(error);
+      if (refused) {
+        deps.metrics.ingress.inc({ result: "sqs_refused" });
+        throw refused;
+      }
+      if (!isTransient(error)) {
+        deps.metrics.ingress.inc({ result: "sqs_error" });
+        deps.logger.error({ err: error }, "sqs refused the request");
+        throw new ApiError(500, "queue_error", "The queue refused the request; the message was not accepted");
+      }
       deps.metrics.ingress.inc({ result: "sqs_unavailable" });
       deps.logger.warn({ err: error }, "sqs send failed");
       throw new ApiError(503, "queue_unavailable", "The queue did not accept the message; retry later", {
