@@ -6,6 +6,7 @@ import {
   basicPassword,
   bearerToken,
   errorHandler,
+  type HealthChecks,
   type Logger,
   opsRoutes,
   type Principal,
@@ -23,8 +24,21 @@ export interface AppDeps {
   metrics: ArchiveMetrics;
   logger: Logger;
   boardReadOnly: boolean;
-  /** Resolves when Redis and MongoDB answer. */
-  ready: () => Promise<void>;
+  /** A readiness check per dependency (Redis, MongoDB). */
+  ready: HealthChecks["ready"];
+  stopping: () => boolean;
+}
+
+/** Whether a request comes from a page of another site (a browser says so in Origin or Sec-Fetch-Site). */
+function isCrossSite(header: (name: string) => string | undefined): boolean {
+  if (header("sec-fetch-site") === "cross-site") return true;
+  const origin = header("origin");
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== header("host");
+  } catch {
+    return true;
+  }
 }
 
 const BOARD = "/admin/queues";
@@ -44,7 +58,7 @@ function authorize(principal: Principal | undefined, challenge: string): Respons
 /** The archiver's HTTP app: health, metrics, the manual-run route and bull-board, all but health behind auth. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.route("/", opsRoutes(deps.metrics.registry, { ready: deps.ready }));
+  app.route("/", opsRoutes(deps.metrics.registry, { ready: deps.ready, stopping: deps.stopping }));
 
   app.post("/admin/archive/runs", async (c) => {
     const principal = deps.auth.authenticate(bearerToken(c.req.header("authorization")));
@@ -63,6 +77,10 @@ export function createApp(deps: AppDeps): Hono {
     const principal = deps.auth.authenticate(bearerToken(header) ?? basicPassword(header));
     const denied = authorize(principal, 'Basic realm="gsk-archiver"');
     if (denied) return denied;
+    // A browser resends Basic credentials to any site's request: changes must come from the board's own pages.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && isCrossSite((name) => c.req.header(name))) {
+      return problemResponse(403, "cross_site", "Changes to the board are accepted only from its own pages");
+    }
     await next();
   });
   app.get(`${BOARD}/`, (c) => c.redirect(BOARD));

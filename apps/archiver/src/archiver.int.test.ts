@@ -172,6 +172,29 @@ describe("HTTP", () => {
     expect(JSON.stringify(await api.json())).toContain('"name":"archive"');
   });
 
+  test("a writable board refuses changes from another site's page, even with the browser's Basic credentials", async ({
+    redis,
+    mongo,
+  }) => {
+    await resetArchive(mongo);
+    const { archiver } = await startArchiver(
+      archiverEnv([redis.url], mongo, { ARCHIVE_BOARD_READ_ONLY: "false" }),
+      mongo,
+    );
+    const basic = `Basic ${Buffer.from(`ops:${ADMIN_TOKEN}`).toString("base64")}`;
+    const clean = (headers: Record<string, string>) =>
+      archiver.app.request("http://archiver.local/admin/queues/api/queues/archive/clean/completed", {
+        method: "PUT",
+        headers: { Authorization: basic, Host: "archiver.local", ...headers },
+      });
+    const forged = await clean({ Origin: "https://evil.example" });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { type: string }).type).toBe("urn:gsk:problem:cross_site");
+    expect((await clean({ "Sec-Fetch-Site": "cross-site" })).status).toBe(403);
+    expect((await clean({ Origin: "http://archiver.local" })).status).toBe(200);
+    expect((await clean({})).status).toBe(200);
+  });
+
   test("a second manual run while one waits answers 409", async ({ redis, mongo }) => {
     await resetArchive(mongo);
     const { archiver } = await startArchiver(archiverEnv([redis.url], mongo), mongo, { start: false });

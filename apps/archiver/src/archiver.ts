@@ -61,11 +61,11 @@ export function createArchiver(deps: ArchiverDeps) {
     metrics,
     logger,
     boardReadOnly: env.ARCHIVE_BOARD_READ_ONLY,
-    ready: async () => {
-      if (stopping) throw new Error("shutting down");
-      await deps.redis.ping();
-      await deps.mongo.db(env.MONGO_DB).command({ ping: 1 }, { timeoutMS: 2000 });
+    ready: {
+      redis: () => deps.redis.ping(),
+      mongodb: () => deps.mongo.db(env.MONGO_DB).command({ ping: 1 }, { timeoutMS: 2000 }),
     },
+    stopping: () => stopping,
   });
 
   return {
@@ -76,9 +76,15 @@ export function createArchiver(deps: ArchiverDeps) {
     get port() {
       return http?.port ?? 0;
     },
-    /** Registers the schedule, starts the worker and the HTTP listener; MongoDB may still be down. */
+    /**
+     * Starts the HTTP listener first (health answers while Redis or MongoDB are down), then
+     * registers the schedule and starts the worker once Redis answers.
+     */
     async start() {
+      http = await listen(app, env.PORT, env.HOST);
+      logger.info({ port: http.port, cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver listening");
       await registerSchedule(queue, env);
+      if (stopping) return;
       indexesReady().catch((error: unknown) =>
         logger.warn({ err: error }, "MongoDB not ready; indexes will be made on the next run"),
       );
@@ -91,11 +97,18 @@ export function createArchiver(deps: ArchiverDeps) {
         { connection: workerConnection, prefix: keys.bullPrefix, concurrency: 1, lockDuration: 60_000 },
       );
       worker.on("error", (error) => logger.error({ err: error }, "bullmq worker error"));
-      worker.on("failed", (job, error) =>
-        logger.warn({ runId: job?.id, attemptsMade: job?.attemptsMade, err: error }, "archive job failed"),
-      );
-      http = await listen(app, env.PORT, env.HOST);
-      logger.info({ port: http.port, cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver started");
+      worker.on("failed", (job, error) => {
+        logger.warn({ runId: job?.id, attemptsMade: job?.attemptsMade, err: error }, "archive job failed");
+        // BullMQ can fail a job without running it (stalled too often): its run must not stay "running".
+        if (!job?.id) return;
+        archive.runs
+          .updateOne(
+            { _id: job.id, status: "running" },
+            { $set: { status: "failed", error: error.message, finishedAt: new Date() } },
+          )
+          .catch((e: unknown) => logger.warn({ err: e, runId: job.id }, "could not record the failed run"));
+      });
+      logger.info({ cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver started");
     },
     /** Fails readiness, lets a running job finish (within the deadline), closes everything. */
     async stop() {

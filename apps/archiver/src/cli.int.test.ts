@@ -45,6 +45,7 @@ describe("archiver CLI", () => {
       restored: 30,
       skippedNewer: 0,
       skippedExpired: 0,
+      skippedConflict: 0,
       policiesRestored: 0,
     });
     expect(await redis.cli("DBSIZE")).toBe("0");
@@ -54,6 +55,7 @@ describe("archiver CLI", () => {
       restored: 30,
       skippedNewer: 0,
       skippedExpired: 0,
+      skippedConflict: 0,
       policiesRestored: 0,
     });
     expect(Number(await redis.cli("DBSIZE"))).toBeGreaterThanOrEqual(30);
@@ -74,5 +76,15 @@ describe("archiver CLI", () => {
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain("MONGO_URL: must be a mongodb:// or mongodb+srv:// URL");
     expect(badEnv.stderr).toContain("REDIS_URL: is required");
+    const badSchedule = await cli(["status"], {
+      ...env,
+      ARCHIVE_CRON: "0 25 * * *",
+      ARCHIVE_RETENTION_DAYS: "100000",
+    });
+    expect(badSchedule.code).toBe(2);
+    expect(badSchedule.stderr.trim().split("\n")).toHaveLength(1);
+    expect(badSchedule.stderr).toContain("ARCHIVE_CRON: must be a valid cron pattern");
+    expect(badSchedule.stderr).toContain("ARCHIVE_RETENTION_DAYS: must be at most 24855");
+    expect(badSchedule.stderr).not.toContain("    at ");
   });
 });

@@ -2,7 +2,7 @@
 // Configured by the app's environment. Progress goes to stderr; the last stdout line is JSON.
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
 import { describeIssues, EnvError, IdSchema } from "@gsk/schema";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { Queue, QueueEvents } from "bullmq";
@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<unknown> {
       }
       return { runs };
     }
-    const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, () => {});
+    const redis = createRedis(redisConfig(env), () => {});
     await redis.redis.connect();
     try {
       err(

@@ -1,5 +1,8 @@
 import { appEnvSchema, commonEnvEntries, envBool, envInt, parseEnvWith, redisEnvEntries } from "@gsk/schema";
+import { CronExpressionParser } from "cron-parser";
 import * as v from "valibot";
+
+const MAX_RETENTION_DAYS = Math.floor(2_147_483_647 / 86_400);
 
 const EnvSchema = appEnvSchema({
   ...commonEnvEntries(3002),
@@ -18,6 +21,14 @@ const EnvSchema = appEnvSchema({
     v.pipe(
       v.string(),
       v.regex(/^\S+( \S+){4,5}$/, "must be a cron pattern of 5 or 6 fields, e.g. 0 2 * * *"),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          CronExpressionParser.parse(dataset.value);
+        } catch (error) {
+          addIssue({ message: `must be a valid cron pattern (${(error as Error).message})` });
+        }
+      }),
     ),
     "0 2 * * *",
   ),
@@ -41,6 +52,8 @@ const EnvSchema = appEnvSchema({
       v.regex(/^\d+$/, "must be a whole number of days"),
       v.transform(Number),
       v.minValue(1, "must be at least 1"),
+      // MongoDB's expireAfterSeconds is a 32-bit integer.
+      v.maxValue(MAX_RETENTION_DAYS, `must be at most ${MAX_RETENTION_DAYS} (MongoDB's TTL index limit)`),
     ),
   ),
   ARCHIVE_SCAN_COUNT: envInt(1000, 10, 100_000),

@@ -1,4 +1,4 @@
-import { createRedis } from "@gsk/redis-store";
+import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
 import { configOrExit, createAuthenticator, createLogger, loadApiTokens, onShutdown } from "@gsk/service";
 import { MongoClient } from "mongodb";
@@ -11,9 +11,7 @@ const { env, tokens } = configOrExit("archiver", () => {
 });
 
 const logger = createLogger(env.LOG_LEVEL, "archiver");
-const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, (error) =>
-  logger.warn({ err: error }, "redis connection error"),
-);
+const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const mongo = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
 logger.info(
   {
@@ -24,7 +22,15 @@ logger.info(
   },
   "starting",
 );
-await redis.redis.connect();
+// Signals and the health port come first: a Redis outage at boot must neither get the archiver
+// killed by its liveness probe nor make it ignore SIGTERM.
+const archiver = createArchiver({ env, redis, mongo, auth: createAuthenticator(tokens), logger });
+onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
+  await archiver.stop();
+  redis.redis.destroy();
+  await mongo.close();
+});
+redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 // A failed first connect closes the driver's topology for good, so keep trying until one works;
 // after that the driver reconnects by itself. Until then the archiver runs, not ready.
 void (async () => {
@@ -39,14 +45,8 @@ void (async () => {
     }
   }
 })();
-const archiver = createArchiver({ env, redis, mongo, auth: createAuthenticator(tokens), logger });
 await archiver.start();
 logger.info(
   { board: `http://${env.HOST}:${archiver.port}/admin/queues` },
   "bull-board (token as the Basic password)",
 );
-onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
-  await archiver.stop();
-  await redis.redis.close();
-  await mongo.close();
-});

@@ -37,4 +37,24 @@ describe("archiver process", () => {
     expect(stdout()).toContain('"msg":"stopped"');
     expect(stdout()).not.toContain(ADMIN_TOKEN);
   });
+
+  test("Redis down at boot: health answers, readiness names Redis, SIGTERM stops it", async ({ mongo }) => {
+    await resetArchive(mongo);
+    const port = await freePort();
+    const redisPort = await freePort();
+    const { child, stdout } = spawnNode(
+      MAIN,
+      [],
+      archiverEnv([`redis://127.0.0.1:${redisPort}`], mongo, { PORT: String(port), LOG_LEVEL: "info" }),
+    );
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, "health answers", 15_000);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: "not ready", reason: "not answering: redis" });
+    child.kill("SIGTERM");
+    await exited(child);
+    expect(child.exitCode).toBe(0);
+    expect(stdout()).toContain('"msg":"stopped"');
+  });
 });

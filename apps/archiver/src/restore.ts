@@ -18,6 +18,8 @@ export interface RestoreCounts {
   restored: number;
   skippedNewer: number;
   skippedExpired: number;
+  /** Keys holding another account's live entry (a key holds one account's data at a time). */
+  skippedConflict: number;
   policiesRestored: number;
 }
 
@@ -25,8 +27,8 @@ const BATCH = 256;
 
 /**
  * Writes the newest archived version of each webhook key back to Redis, exactly as archived,
- * expiring at its original expiresAt, unless Redis holds that version or a newer one; expired
- * versions are skipped. Then writes back the archived TTL policies Redis lacks.
+ * expiring at its original expiresAt, unless Redis holds that version or a newer one, or a live
+ * entry of another account; expired versions are skipped. Then writes back the archived TTL policies Redis lacks.
  */
 export async function restore(
   archive: Archive,
@@ -34,7 +36,13 @@ export async function restore(
   policies: PolicyStore,
   options: RestoreOptions,
 ): Promise<RestoreCounts> {
-  const counts: RestoreCounts = { restored: 0, skippedNewer: 0, skippedExpired: 0, policiesRestored: 0 };
+  const counts: RestoreCounts = {
+    restored: 0,
+    skippedNewer: 0,
+    skippedExpired: 0,
+    skippedConflict: 0,
+    policiesRestored: 0,
+  };
   const filter: Filter<EntryDoc> = {};
   if (options.accountId) filter.accountId = options.accountId;
   if (options.flowId) filter.flowId = options.flowId;
@@ -62,14 +70,19 @@ export async function restore(
       expiresAt: doc.expiresAt === null ? null : formatInstant(doc.expiresAt.getTime()),
     };
     if (options.dryRun) {
-      const held = await entries.readVersion(doc.webhookKey);
+      const [[owner], held] = await Promise.all([
+        entries.owners([doc.webhookKey]),
+        entries.readVersion(doc.webhookKey),
+      ]);
       const archived = { producedAtMs: doc.producedAt.getTime(), eventId: doc.eventId };
-      if (held && !isNewerVersion(archived, held)) counts.skippedNewer++;
+      if (owner != null && owner !== doc.accountId) counts.skippedConflict++;
+      else if (held && !isNewerVersion(archived, held)) counts.skippedNewer++;
       else counts.restored++;
       return;
     }
     const result = await entries.write({ meta, dataJson: JSON.stringify(doc.data) });
     if (result === "written") counts.restored++;
+    else if (result === "conflict") counts.skippedConflict++;
     else counts.skippedNewer++;
   };
 

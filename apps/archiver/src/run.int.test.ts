@@ -161,13 +161,23 @@ describe("restore", () => {
       meta: meta({ webhookKey: "e5", producedAt: "2026-11-26T12:00:00.000Z" }),
       dataJson: '"newer"',
     });
+    // Another account took e6 since: restore leaves it theirs.
+    await entries.write({ meta: meta({ webhookKey: "e6", accountId: "squatter" }), dataJson: '"theirs"' });
 
     const dry = await restore(archive, entries, policies, { dryRun: true, now: Date.now });
-    expect(dry).toEqual({ restored: 121, skippedNewer: 1, skippedExpired: 1, policiesRestored: 2 });
-    expect(await redis.cli("DBSIZE")).toBe("1");
+    const expected = {
+      restored: 120,
+      skippedNewer: 1,
+      skippedExpired: 1,
+      skippedConflict: 1,
+      policiesRestored: 2,
+    };
+    expect(dry).toEqual(expected);
+    expect(await redis.cli("DBSIZE")).toBe("2");
 
     const counts = await restore(archive, entries, policies, { dryRun: false, now: Date.now });
-    expect(counts).toEqual({ restored: 121, skippedNewer: 1, skippedExpired: 1, policiesRestored: 2 });
+    expect(counts).toEqual(expected);
+    expect(JSON.parse(await redis.cli("HGET", "gsk:entry:e6", "b"))).toMatchObject({ accountId: "squatter" });
     expect(await redis.cli("HGET", "gsk:entry:e3", "b")).toBe(before);
     expect(Math.abs(Number(await redis.cli("PEXPIRETIME", "gsk:entry:e3")) - Date.parse(soon))).toBeLessThan(
       1000,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
 import type { EntryMeta } from "@gsk/schema";
 import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import type { MongoInstance } from "@gsk/testing";
@@ -50,7 +50,7 @@ export async function startArchiver(
   options: { start?: boolean } = {},
 ) {
   const env = parseEnv(raw);
-  const redis = createRedis({ urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, () => {});
+  const redis = createRedis(redisConfig(env), () => {});
   await redis.redis.connect();
   const archiver = createArchiver({
     env,
