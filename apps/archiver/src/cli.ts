@@ -143,8 +143,9 @@ async function main(argv: string[]): Promise<unknown> {
       return await restore(
         archive,
         createEntryStore(redis.redis, keys),
-        createPolicyStore(redis.redis, keys, 604_800),
+        createPolicyStore(redis.redis, keys, 604_800, redis.confirmWrites),
         {
+          confirmWrites: (webhookKeys) => redis.confirmWrites(webhookKeys.map((k) => keys.entry(k))),
           accountId: flags.account,
           flowId: flags.flow,
           dryRun: flags["dry-run"],

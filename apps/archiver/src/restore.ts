@@ -9,6 +9,8 @@ export interface RestoreOptions {
   flowId?: string | undefined;
   dryRun: boolean;
   now: () => number;
+  /** Whether the writes to these webhook keys reached the required replicas (default: yes). */
+  confirmWrites?: (keys: string[]) => Promise<boolean>;
   /** Called every `progressEvery` entries examined. */
   onProgress?: (examined: number) => void;
   progressEvery?: number;
@@ -54,6 +56,12 @@ export async function restore(
     const docs = batch;
     batch = [];
     await Promise.all(docs.map((doc) => restoreOne(doc)));
+    // Nothing is reported restored before the replicas have it (re-running a restore is safe).
+    if (!options.dryRun && options.confirmWrites && docs.length > 0) {
+      if (!(await options.confirmWrites(docs.map((doc) => doc.webhookKey)))) {
+        throw new Error("Redis replicas did not confirm the restored entries in time; run the restore again");
+      }
+    }
   };
   const restoreOne = async (doc: EntryDoc) => {
     if (doc.expiresAt !== null && doc.expiresAt.getTime() <= now) {

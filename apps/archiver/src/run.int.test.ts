@@ -1,6 +1,6 @@
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, type EntryStore, type RedisConfig } from "@gsk/redis-store";
-import { type MongoInstance, test } from "@gsk/testing";
+import { type MongoInstance, startReplicatedRedis, test, waitFor } from "@gsk/testing";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { describe, expect, onTestFinished } from "vitest";
 import { archiveOf, ensureIndexes } from "./collections.ts";
@@ -218,5 +218,41 @@ describe("restore", () => {
       await restore(archive, entries, policies, { accountId: "acme", dryRun: false, now: Date.now }),
     ).toMatchObject({ restored: 1, skippedNewer: 1 });
     expect(await redis.cli("EXISTS", "gsk:entry:b1")).toBe("0");
+  });
+
+  test("restore and policy writes report success only once a replica has them", async ({ mongo }) => {
+    const replicated = await startReplicatedRedis();
+    onTestFinished(() => replicated.dispose());
+    const {
+      entries,
+      run,
+      archive,
+      redis: handle,
+    } = await setup(
+      { urls: [replicated.url], cluster: false, minReplicas: "auto", replicaTimeoutMs: 200 },
+      mongo,
+    );
+    const confirmWrites = (hooks: string[]) => handle.confirmWrites(hooks.map((k) => keys.entry(k)));
+    const policies = createPolicyStore(handle.redis, keys, 600, handle.confirmWrites);
+    await entries.write({ meta: meta({ webhookKey: "r1" }), dataJson: "1" });
+    await run(emptyState());
+    await replicated.primary.cli("FLUSHALL");
+    replicated.replica.signal("SIGSTOP");
+    onTestFinished(() => replicated.replica.signal("SIGCONT"));
+    await expect(
+      restore(archive, entries, policies, { dryRun: false, now: Date.now, confirmWrites }),
+    ).rejects.toThrow("Redis replicas did not confirm the restored entries in time");
+    await expect(policies.set({ accountId: "acme" }, { ttlSeconds: 600 })).rejects.toThrow(
+      "Redis replicas did not confirm the policy write in time",
+    );
+    replicated.replica.signal("SIGCONT");
+    expect(
+      await restore(archive, entries, policies, { dryRun: false, now: Date.now, confirmWrites }),
+    ).toMatchObject({ skippedNewer: 1 });
+    await policies.set({ accountId: "acme" }, { ttlSeconds: 900 });
+    await waitFor(
+      async () => (await replicated.replica.cli("EXISTS", "gsk:entry:r1")) === "1",
+      "on the replica",
+    );
   });
 });

@@ -37,7 +37,7 @@ const app = createApp({
   redis,
   keys,
   entries: createEntryStore(redis.redis, keys),
-  policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS),
+  policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS, redis.confirmWrites),
   ...(sqs ? { sqs } : {}),
   auth: createAuthenticator(tokens),
   logger,

@@ -72,7 +72,7 @@ export async function buildApi(options: ApiOptions) {
     redis,
     keys,
     entries,
-    policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS),
+    policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS, redis.confirmWrites),
     ...(options.sqs ? { sqs: options.sqs.client } : {}),
     auth: createAuthenticator(loadApiTokens(env)),
     logger: createLogger("info", "get-api", sink),

@@ -1,6 +1,7 @@
 // pnpm bench ingest [--messages N]: the worker's messages/s against fauxqs and redis-server on this
 // machine, next to (a) a raw ReceiveMessage + DeleteMessageBatch loop (8 pollers, no work) and
-// (b) sqs-consumer one message at a time with one Redis write each, all measured in this run.
+// (b) sqs-consumer one message at a time with one Redis write each, all measured in this run; and
+// the worker once more against a primary with a replica attached (REDIS_MIN_REPLICAS=auto: WAIT on).
 import { parseArgs } from "node:util";
 import {
   DeleteMessageBatchCommand,
@@ -8,9 +9,15 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { createRedis } from "@gsk/redis-store";
+import { createRedis, redisConfig } from "@gsk/redis-store";
 import { createLogger } from "@gsk/service";
-import { createQueueWithDlq, queueDepth, startRedis, startSqs } from "@gsk/testing/servers";
+import {
+  createQueueWithDlq,
+  queueDepth,
+  startRedis,
+  startReplicatedRedis,
+  startSqs,
+} from "@gsk/testing/servers";
 import { createClient } from "redis";
 import { Consumer } from "sqs-consumer";
 import { parseEnv } from "../src/env.ts";
@@ -25,6 +32,7 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 9) throw new Error("--ro
 if (!Number.isInteger(N) || N < 100 || N > 1_000_000) throw new Error("--messages must be 100-1000000");
 
 const redisServer = await startRedis();
+const replicated = await startReplicatedRedis();
 const sqsServer = await startSqs();
 const sqs = sqsServer.client();
 let round = 0;
@@ -112,10 +120,10 @@ async function oneAtATime(count: number): Promise<number> {
   return rate;
 }
 
-async function worker(count: number, concurrency: number): Promise<number> {
+async function worker(count: number, concurrency: number, redisUrl = redisServer.url): Promise<number> {
   const queues = await fill(count);
   const env = parseEnv({
-    REDIS_URL: redisServer.url,
+    REDIS_URL: redisUrl,
     SQS_ENDPOINT: sqsServer.endpoint,
     SQS_QUEUE_URL: queues.queueUrl,
     SQS_DLQ_URL: queues.dlqUrl,
@@ -124,7 +132,7 @@ async function worker(count: number, concurrency: number): Promise<number> {
     INGEST_WAIT_SECONDS: "1",
     INGEST_CONCURRENCY: String(concurrency),
   });
-  const redis = createRedis({ urls: env.REDIS_URL, cluster: false }, () => {});
+  const redis = createRedis(redisConfig(env), () => {});
   await redis.redis.connect();
   const w = createWorker({ env, redis, sqs, logger: createLogger("silent", "bench") });
   const rate = await timeUntilDrained(queues.queueUrl, count, async () => {
@@ -144,13 +152,24 @@ const concurrencies = (process.env.GSK_BENCH_CONCURRENCY ?? "1,8,16,32").split("
 console.error(
   `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes)`,
 );
-const samples = { raw: [] as number[], single: [] as number[], worker: new Map<number, number[]>() };
+const samples = {
+  raw: [] as number[],
+  single: [] as number[],
+  worker: new Map<number, number[]>(),
+  durable: [] as number[],
+};
+const DEFAULT_CONCURRENCY = parseEnv({
+  SQS_QUEUE_URL: "http://q",
+  SQS_DLQ_URL: "http://d",
+  REDIS_URL: "redis://r",
+}).INGEST_CONCURRENCY;
 // Rounds interleave the measurements, so that a slow moment of the machine hits them all.
 for (let round = 0; round < ROUNDS; round++) {
   samples.raw.push(await rawLoop(sqs, N));
   samples.single.push(await oneAtATime(Math.min(N, 2000)));
   for (const c of concurrencies)
     samples.worker.set(c, [...(samples.worker.get(c) ?? []), await worker(N, c)]);
+  samples.durable.push(await worker(N, DEFAULT_CONCURRENCY, replicated.primary.url));
 }
 const raw = median(samples.raw);
 const single = median(samples.single);
@@ -166,10 +185,15 @@ for (const c of concurrencies) {
     `worker, INGEST_CONCURRENCY=${String(c).padEnd(2)}:          ${fmt(rate)}  (${(rate / raw).toFixed(2)}x raw, ${(rate / single).toFixed(1)}x one-at-a-time)`,
   );
 }
+const durable = median(samples.durable);
 console.log(
-  `\nworker (best) / raw loop: ${(best / raw).toFixed(2)} (goal >= 0.85); worker / one-at-a-time: ${(best / single).toFixed(1)}x (goal >= 20x)`,
+  `worker, default concurrency, replica attached, WAIT on: ${fmt(durable)}  (${(durable / raw).toFixed(2)}x raw; rounds: ${samples.durable.map(fmt).join(", ")})`,
+);
+console.log(
+  `\nworker (best) / raw loop: ${(best / raw).toFixed(2)} (goal >= 0.85); worker / one-at-a-time: ${(best / single).toFixed(1)}x (goal >= 20x); durable / raw: ${(durable / raw).toFixed(2)} (goal >= 0.80)`,
 );
 sqs.destroy();
 await sqsServer.stop();
 await redisServer.dispose();
+await replicated.dispose();
 process.exit(0);

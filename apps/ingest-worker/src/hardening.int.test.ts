@@ -201,6 +201,7 @@ describe("hostile messages", () => {
       metrics: createMetrics(),
       now: Date.now,
       budget: createByteBudget(1 << 20),
+      confirmWrites: (webhookKeys) => handle.confirmWrites(webhookKeys.map((k) => keys.entry(k))),
     });
     const messages = ["a", "buggy", "b"].map((accountId, i) => ({
       MessageId: `m${i}`,

@@ -22,6 +22,8 @@ export interface IngestDeps {
   now: () => number;
   /** Bounds the data held at once: each message claims what it expands to (data × keys). */
   budget: ByteBudget;
+  /** Whether the writes to these webhook keys reached the required replicas (Redis WAIT). */
+  confirmWrites: (webhookKeys: string[]) => Promise<boolean>;
 }
 
 type BatchCounts = Record<Outcome, number>;
@@ -32,7 +34,16 @@ const MAX_DETAIL_BYTES = 1000;
 /** SQS's default maximum message size, used when the DLQ's own cannot be read. */
 const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
-type Handled = { outcome: Outcome; error?: unknown };
+/** A message's outcome, and the webhook keys whose Redis state decided it (to confirm on replicas). */
+type Handled = { outcome: Outcome; error?: unknown; touched?: readonly string[] };
+
+/** Writes acknowledged by the primary but not (yet) by enough replicas: retried, never lost. */
+class ReplicaShortfallError extends Error {
+  constructor() {
+    super("Redis replicas did not confirm the batch's writes in time; the messages stay on the queue");
+    this.name = "ReplicaShortfallError";
+  }
+}
 
 const utf8 = (text: string) => Buffer.byteLength(text, "utf8");
 
@@ -128,12 +139,13 @@ export function createIngest(deps: IngestDeps) {
         webhookKeys: envelope.webhookKeys,
       });
       stop();
+      const touched = envelope.webhookKeys;
       const refused = envelope.webhookKeys.filter((_, i) => results[i] === "conflict");
       if (refused.length > 0) {
         const detail = `webhook keys held by another account's live entry: ${refused.join(", ")}`;
-        return deadLetter(message, "account_conflict", detail);
+        return { ...(await deadLetter(message, "account_conflict", detail)), touched };
       }
-      return { outcome: results.includes("written") ? "stored" : "unchanged" };
+      return { outcome: results.includes("written") ? "stored" : "unchanged", touched };
     } finally {
       deps.budget.release(bytes);
     }
@@ -151,6 +163,15 @@ export function createIngest(deps: IngestDeps) {
   return async function ingest(messages: Message[]) {
     const counts: BatchCounts = { stored: 0, unchanged: 0, expired: 0, rejected: 0, failed: 0 };
     const handled = await Promise.all(messages.map(handle));
+    // Durable before acknowledged: one WAIT per primary for the whole batch.
+    const touched = handled.flatMap((h) => (h.outcome === "failed" ? [] : (h.touched ?? [])));
+    if (touched.length > 0 && !(await deps.confirmWrites(touched).catch(() => false))) {
+      deps.metrics.replicaShortfalls.inc();
+      const error = new ReplicaShortfallError();
+      for (const h of handled) {
+        if (h.touched && h.outcome !== "failed") Object.assign(h, { outcome: "failed", error });
+      }
+    }
     const acked: Message[] = [];
     const errors: unknown[] = [];
     handled.forEach(({ outcome, error }, i) => {

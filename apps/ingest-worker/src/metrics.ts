@@ -43,6 +43,11 @@ export function createMetrics() {
       help: "Messages being handled now",
       registers: [registry],
     }),
+    replicaShortfalls: new Counter({
+      name: "gsk_ingest_replica_shortfalls_total",
+      help: "Batches whose writes did not reach REDIS_MIN_REPLICAS replicas in time (left for redelivery)",
+      registers: [registry],
+    }),
     paused: new Gauge({
       name: "gsk_ingest_receiving_paused",
       help: "1 while receiving is paused (Redis not answering, or the in-flight data bound reached)",

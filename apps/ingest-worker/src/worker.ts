@@ -53,6 +53,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics,
     now,
     budget,
+    confirmWrites: (webhookKeys) => deps.redis.confirmWrites(webhookKeys.map((k) => keys.entry(k))),
   });
 
   let lastPoll = now();

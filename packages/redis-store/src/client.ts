@@ -6,6 +6,59 @@ export interface RedisConfig {
   cluster: boolean;
   /** A command unanswered for this long fails with `RedisTimeoutError` (0: never). */
   commandTimeoutMs?: number;
+  /**
+   * Replicas a write must reach before it counts as durable (`confirmWrites`): a number, or
+   * "auto" (1 when the primary reports a connected replica, else 0). Default 0.
+   */
+  minReplicas?: number | "auto";
+  /** How long `confirmWrites` waits for the replicas (default 1000). */
+  replicaTimeoutMs?: number;
+}
+
+/** How often "auto" re-reads each primary's connected replicas (also after every reconnect). */
+const REPLICA_COUNT_MAX_AGE_MS = 10_000;
+
+/** A connection to one primary, as much as replica confirmation needs. */
+interface PrimaryClient {
+  sendCommand(args: string[]): Promise<unknown>;
+  on(event: "ready", listener: () => void): unknown;
+}
+
+/**
+ * Confirms that the writes a connection made reached replicas (Redis WAIT, on the connection that
+ * wrote, so it covers everything that connection wrote before).
+ */
+function replicaConfirmer(
+  config: RedisConfig,
+  limitWait: Limit,
+  primariesOf: (keys: readonly string[]) => Promise<Iterable<PrimaryClient>>,
+) {
+  const wanted = config.minReplicas ?? 0;
+  const timeout = config.replicaTimeoutMs ?? 1000;
+  const counts = new WeakMap<PrimaryClient, { replicas: number; at: number } | undefined>();
+  const required = async (client: PrimaryClient): Promise<number> => {
+    if (wanted !== "auto") return wanted;
+    if (!counts.has(client)) client.on("ready", () => counts.set(client, undefined));
+    const known = counts.get(client);
+    if (known && performance.now() - known.at < REPLICA_COUNT_MAX_AGE_MS) return known.replicas;
+    const info = String(await limitWait(client.sendCommand(["INFO", "replication"])));
+    const replicas = Math.min(1, Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0));
+    counts.set(client, { replicas, at: performance.now() });
+    return replicas;
+  };
+  return async (keys: readonly string[]): Promise<boolean> => {
+    if (wanted === 0 || keys.length === 0) return true;
+    const primaries = [...(await primariesOf(keys))];
+    const results = await Promise.all(
+      primaries.map(async (client) => {
+        const n = await required(client);
+        if (n === 0) return true;
+        const reached = Number(await limitWait(client.sendCommand(["WAIT", String(n), String(timeout)])));
+        return reached >= n;
+      }),
+    );
+    return results.every(Boolean);
+  };
 }
 
 /** The connection settings from an app's parsed environment. */
@@ -13,8 +66,16 @@ export function redisConfig(env: {
   REDIS_URL: string[];
   REDIS_CLUSTER: boolean;
   REDIS_COMMAND_TIMEOUT_MS: number;
+  REDIS_MIN_REPLICAS: number | "auto";
+  REDIS_REPLICA_TIMEOUT_MS: number;
 }): RedisConfig {
-  return { urls: env.REDIS_URL, cluster: env.REDIS_CLUSTER, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS };
+  return {
+    urls: env.REDIS_URL,
+    cluster: env.REDIS_CLUSTER,
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    minReplicas: env.REDIS_MIN_REPLICAS,
+    replicaTimeoutMs: env.REDIS_REPLICA_TIMEOUT_MS,
+  };
 }
 
 /** A Redis command that got no answer within the configured timeout (Redis hung, not down). */
@@ -139,12 +200,17 @@ export interface Redis {
   readonly isReady: boolean;
 }
 
-/** What `createRedis` adds: the masters to SCAN and a ping for readiness. */
+/** What `createRedis` adds: the masters to SCAN, a ping for readiness, replica confirmation. */
 export interface RedisHandle {
   redis: Redis;
   /** One client per master (the client itself when not a cluster), for SCAN, named `host:port`. */
   masters(): Promise<{ id: string; redis: Redis }[]>;
   ping(): Promise<void>;
+  /**
+   * Waits until this process's writes to the primaries holding `keys` reached `minReplicas`
+   * replicas (one WAIT per primary); false when they fell short within `replicaTimeoutMs`.
+   */
+  confirmWrites(keys: readonly string[]): Promise<boolean>;
 }
 
 const socket = {
@@ -162,6 +228,9 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
   const timeoutMs = config.commandTimeoutMs ?? 0;
   const limit: Limit | undefined = timeoutMs > 0 ? deadlines(timeoutMs) : undefined;
   const ping = (call: Promise<unknown>) => (limit ? limit(call) : call);
+  // WAIT takes up to the replica timeout by design; a hung Redis still fails it after the command timeout.
+  const waitLimit: Limit =
+    timeoutMs > 0 ? deadlines(timeoutMs + (config.replicaTimeoutMs ?? 1000)) : (call) => call;
   if (config.cluster) {
     const cluster = createCluster({
       rootNodes: config.urls.map((url) => ({ url })),
@@ -192,6 +261,12 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
       async ping() {
         await ping(Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)).ping())));
       },
+      confirmWrites: replicaConfirmer(config, waitLimit, async (keys) => {
+        const clients = new Set<PrimaryClient>();
+        for (const key of keys)
+          clients.add((await cluster.getNodeClientForKey(key)) as unknown as PrimaryClient);
+        return clients;
+      }),
     };
   }
   const [url] = config.urls;
@@ -204,5 +279,6 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
     async ping() {
       await ping(client.ping());
     },
+    confirmWrites: replicaConfirmer(config, waitLimit, async () => [client as unknown as PrimaryClient]),
   };
 }

@@ -85,7 +85,16 @@ export const redisEnvEntries = {
   REDIS_URL,
   REDIS_CLUSTER: envBool(false),
   REDIS_PREFIX: v.optional(PrefixSchema, "gsk"),
-  REDIS_COMMAND_TIMEOUT_MS: envInt(2000, 100, 60_000),
+  // 0 disables the timeout (a hung Redis then hangs every caller): for comparison only.
+  REDIS_COMMAND_TIMEOUT_MS: envInt(2000, 0, 60_000),
+  REDIS_MIN_REPLICAS: v.optional(
+    v.union(
+      [v.literal("auto"), v.pipe(v.string(), v.regex(/^\d{1,2}$/), v.transform(Number), v.maxValue(16))],
+      "must be auto or a number of replicas from 0 to 16",
+    ),
+    "auto",
+  ),
+  REDIS_REPLICA_TIMEOUT_MS: envInt(1000, 10, 60_000),
 };
 
 /** An app's env schema: its entries, plus the check that several REDIS_URL nodes need REDIS_CLUSTER=true. */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
+import { startTcpProxy, type TcpProxy } from "./proxy.ts";
 
 const run = promisify(execFile);
 
@@ -17,6 +18,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   start(): Promise<void>;
   readonly running: boolean;
+  /** Sends a signal to the server process (SIGSTOP/SIGCONT to stall it, SIGKILL to crash it). */
+  signal(signal: NodeJS.Signals): void;
   /** Stops the server for good and removes its directory. */
   dispose(): Promise<void>;
 }
@@ -91,6 +94,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     get running() {
       return child !== undefined;
     },
+    signal(signal) {
+      child?.kill(signal);
+    },
     async dispose() {
       await stop();
       await rm(dir, { recursive: true, force: true });
@@ -146,6 +152,48 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     urls: nodes.map((n) => n.url),
     async stop() {
       await Promise.all(nodes.map((n) => n.dispose()));
+    },
+  };
+}
+
+/** A primary with one replica, reached through one address (a proxy), like a managed endpoint. */
+export interface ReplicatedRedis {
+  readonly primary: RedisServer;
+  readonly replica: RedisServer;
+  readonly proxy: TcpProxy;
+  /** The proxy's URL: what the apps are given. */
+  readonly url: string;
+  /** Promotes the replica (REPLICAOF NO ONE) and moves the address to it. */
+  failover(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
+  const primary = await startRedis();
+  const replica = await startRedis({
+    args: ["--replicaof", "127.0.0.1", String(primary.port), "--repl-ping-replica-period", "1"],
+  });
+  await waitFor(
+    async () => (await replica.cli("INFO", "replication")).includes("master_link_status:up"),
+    "replica in sync",
+  );
+  await waitFor(
+    async () => (await primary.cli("INFO", "replication")).includes("connected_slaves:1"),
+    "primary sees its replica",
+  );
+  const proxy = await startTcpProxy("127.0.0.1", primary.port);
+  return {
+    primary,
+    replica,
+    proxy,
+    url: `redis://127.0.0.1:${proxy.port}`,
+    async failover() {
+      await replica.cli("REPLICAOF", "NO", "ONE");
+      proxy.switchTo(replica.port);
+    },
+    async dispose() {
+      await proxy.cut();
+      await Promise.all([primary.dispose(), replica.dispose()]);
     },
   };
 }

@@ -1,5 +1,13 @@
 export { type MongoInstance, type MongoTestServer, openMongo, startMongoTestServer } from "./mongo/index.ts";
 export { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
-export { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis.ts";
+export { startTcpProxy, type TcpProxy } from "./proxy.ts";
+export {
+  type RedisCluster,
+  type RedisServer,
+  type ReplicatedRedis,
+  startRedis,
+  startRedisCluster,
+  startReplicatedRedis,
+} from "./redis.ts";
 export * from "./sqs/index.ts";
 export { isoFromNow } from "./time.ts";

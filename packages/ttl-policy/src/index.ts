@@ -55,21 +55,35 @@ export interface PolicyStore {
   effective(accountId: string, flowId: string): Promise<EffectiveTtl>;
 }
 
+/**
+ * The policies in Redis. A write resolves once `confirmWrites` says it reached the replicas it
+ * must (Redis WAIT); when they fall short in time it rejects, and the caller may retry.
+ */
 export function createPolicyStore(
   redis: PolicyRedis,
   keys: RedisKeys,
   defaultTtlSeconds: number,
+  confirmWrites: (keys: string[]) => Promise<boolean> = async () => true,
 ): PolicyStore {
   const keyOf = (scope: PolicyScope) =>
     scope.flowId ? keys.flowPolicy(scope.accountId, scope.flowId) : keys.accountPolicy(scope.accountId);
   const read = async (key: string) => decodePolicy(key, await redis.get(key));
+  const confirmed = async (key: string) => {
+    if (!(await confirmWrites([key])))
+      throw new Error("Redis replicas did not confirm the policy write in time");
+  };
   return {
     get: (scope) => read(keyOf(scope)),
     async set(scope, policy) {
-      await redis.set(keyOf(scope), JSON.stringify({ ttlSeconds: policy.ttlSeconds }));
+      const key = keyOf(scope);
+      await redis.set(key, JSON.stringify({ ttlSeconds: policy.ttlSeconds }));
+      await confirmed(key);
     },
     async delete(scope) {
-      return Number(await redis.del(keyOf(scope))) > 0;
+      const key = keyOf(scope);
+      const existed = Number(await redis.del(key)) > 0;
+      if (existed) await confirmed(key);
+      return existed;
     },
     async effective(accountId, flowId) {
       const [flow, account] = await Promise.all([

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { type Db, MongoClient } from "mongodb";
+import { startTcpProxy } from "../proxy.ts";
 import { type MongoTestServer, startMongoTestServer } from "./server.ts";
 
 export { type MongoTestServer, startMongoTestServer } from "./server.ts";
@@ -21,50 +21,6 @@ export interface MongoInstance {
   close(): Promise<void>;
 }
 
-/** A TCP proxy on 127.0.0.1 that can be cut and restored, to simulate an outage of any server. */
-async function startProxy(targetHost: string, targetPort: number) {
-  const sockets = new Set<Socket>();
-  let port = 0;
-  let server: Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = createServer((client) => {
-        const upstream = connect(targetPort, targetHost);
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        client.on("error", end).on("close", end);
-        upstream.on("error", end).on("close", end);
-      });
-      s.once("error", reject);
-      s.listen(port, "127.0.0.1", () => {
-        port = (s.address() as { port: number }).port;
-        server = s;
-        resolve();
-      });
-    });
-  await listen();
-  return {
-    get port() {
-      return port;
-    },
-    async cut() {
-      const s = server;
-      server = undefined;
-      for (const socket of sockets) socket.destroy();
-      if (s) await new Promise((r) => s.close(r));
-    },
-    restore: async () => {
-      if (!server) await listen();
-    },
-  };
-}
-
 /** Opens a MongoDB for tests: `MONGO_URL` when set, else a new wire-protocol test server. */
 export async function openMongo(mongoUrl = process.env.MONGO_URL): Promise<MongoInstance> {
   const real = Boolean(mongoUrl);
@@ -75,7 +31,7 @@ export async function openMongo(mongoUrl = process.env.MONGO_URL): Promise<Mongo
     testServer = await startMongoTestServer();
     target = new URL(testServer.url);
   }
-  const proxy = await startProxy(target.hostname, Number(target.port || 27017));
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 27017));
   const proxied = new URL(target.toString());
   proxied.hostname = "127.0.0.1";
   proxied.port = String(proxy.port);
