@@ -10,6 +10,8 @@ describe("parseEnvWith", () => {
       REDIS_CLUSTER: false,
       REDIS_PREFIX: "gsk",
       REDIS_COMMAND_TIMEOUT_MS: 2000,
+      REDIS_MIN_REPLICAS: "auto",
+      REDIS_REPLICA_TIMEOUT_MS: 1000,
       WORKERS: 4,
     });
     expect(
