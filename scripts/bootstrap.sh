@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export TURBO_TELEMETRY_DISABLED=1
 export NEXT_TELEMETRY_DISABLED=1
-PNPM_VERSION=10.34.8
+PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
 
 log() { printf '\033[1m[gsk]\033[0m %s\n' "$*" >&2; }
 

@@ -25,13 +25,6 @@ const SQS_ENDPOINT = `http://127.0.0.1:${PORTS.sqs}`;
 const QUEUE = "gsk-ingest";
 const AWS = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
 
-const node = (path: string, ...args: string[]) => [
-  process.execPath,
-  "--no-warnings",
-  join(ROOT, path),
-  ...args,
-];
-
 const infrastructure: Service[] = [
   {
     name: "redis",
@@ -51,7 +44,7 @@ const infrastructure: Service[] = [
   {
     name: "sqs",
     port: PORTS.sqs,
-    command: node("packages/testing/src/sqs/fauxqs-server.ts", String(PORTS.sqs)),
+    command: [join(ROOT, "node_modules/.bin/gsk-fauxqs"), String(PORTS.sqs)],
   },
   ...(process.env.MONGO_URL
     ? []
@@ -59,7 +52,7 @@ const infrastructure: Service[] = [
         {
           name: "mongo",
           port: PORTS.mongo,
-          command: node("packages/testing/src/mongo/cli.ts", String(PORTS.mongo)),
+          command: [join(ROOT, "node_modules/.bin/gsk-mongo-test-server"), String(PORTS.mongo)],
         },
       ]),
 ];
@@ -192,7 +185,7 @@ The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.s
   ingest-worker: http://127.0.0.1:${PORTS.worker}/healthz
   archiver:      bull-board at http://127.0.0.1:${PORTS.archiver}/admin/queues (any user, the dev token as password)
   dev token (every scope; kept in .gsk/dev-token): ${token}
-Try it: node scripts/demo.ts`);
+Try it: node_modules/.bin/node scripts/demo.ts`);
 }
 
 await main(process.argv[2] ?? "up");
