@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// Every workspace's own config (its unit and integration projects) from the root.
 export default defineConfig({
   test: {
-    projects: ["packages/*", "apps/*"],
+    projects: ["packages/*", "apps/*", "infra/*"],
   },
 });

@@ -1,4 +1,3 @@
-import { defineProject } from "vitest/config";
+import { workspaceVitest } from "@gsk/testing/vitest-preset";
 
-// Integration tests start real servers; under a parallel turbo run on 2 cores they need headroom.
-export default defineProject({ test: { name: "@gsk/get-api", testTimeout: 30_000, hookTimeout: 30_000 } });
+export default workspaceVitest("@gsk/get-api");

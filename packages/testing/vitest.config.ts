@@ -1,4 +1,3 @@
-import { defineProject } from "vitest/config";
+import { workspaceVitest } from "./src/vitest-preset.ts";
 
-// Integration tests start real servers; under a parallel turbo run on 2 cores they need headroom.
-export default defineProject({ test: { name: "@gsk/testing", testTimeout: 30_000, hookTimeout: 30_000 } });
+export default workspaceVitest("@gsk/testing");

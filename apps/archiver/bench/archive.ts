@@ -3,11 +3,12 @@
 // batches, writes nothing) and (3) a full run into MongoDB (MONGO_URL, else the test server),
 // each in its own process; (1) and (2) also at a tenth of the keys, to show RSS does not grow.
 import { spawn, spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { freePort, isoFromNow, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
 
 const { values } = parseArgs({
   options: {
@@ -21,8 +22,8 @@ const MODE = fileURLToPath(new URL("./archive-mode.ts", import.meta.url));
 
 const redisServer = await startRedis();
 const handle = createRedis({ urls: [redisServer.url], cluster: false }, () => {});
-await handle.redis.connect();
-const store = createEntryStore(handle.redis, redisKeys("gsk"));
+await handle.client.connect();
+const store = createEntryStore(handle, redisKeys("gsk"));
 const data = JSON.stringify({ pad: "x".repeat(760), n: 1 });
 let filled = 0;
 async function fillTo(n: number) {
@@ -38,9 +39,9 @@ async function fillTo(n: number) {
             accountId: "bench",
             flowId: "flow",
             eventId: `e-${base + j}`,
-            producedAt: isoFromNow(-60_000),
-            storedAt: isoFromNow(-59_900),
-            expiresAt: isoFromNow(365 * 86_400_000),
+            producedAt: Date.now() - 60_000,
+            storedAt: Date.now() - 59_900,
+            expiresAt: Date.now() + 365 * 86_400_000,
           },
           dataJson: data,
         }),
@@ -55,14 +56,14 @@ let mongoUrl = process.env.MONGO_URL;
 let stopMongo = () => {};
 if (!mongoUrl) {
   const port = await freePort();
+  // @gsk/testing's bin, run by this Node (the bin's shim takes `node` from PATH).
   const child = spawn(
-    process.execPath,
-    [
-      "--no-warnings",
-      fileURLToPath(new URL("../../../packages/testing/src/mongo/cli.ts", import.meta.url)),
-      String(port),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    join(import.meta.dirname, "..", "node_modules", ".bin", "gsk-mongo-test-server"),
+    [String(port)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
+    },
   );
   reapOnExit(child);
   await new Promise((resolve) => child.stdout.once("data", resolve));
@@ -105,7 +106,7 @@ console.log(line(full));
 console.log(
   `\nread side / raw loop: ${(read.keysPerSecond / raw.keysPerSecond).toFixed(2)} (goal >= 0.80); read-side peak RSS ${read.peakRssMiB} MiB at ${KEYS} keys vs ${readSmall.peakRssMiB} MiB at ${small} (goal < 300 MiB, not growing); full run ${full.keysPerSecond.toLocaleString("en")} keys/s into ${process.env.MONGO_URL ? "MONGO_URL" : "the MongoDB test server"}`,
 );
-handle.redis.destroy();
+handle.client.destroy();
 stopMongo();
 await redisServer.dispose();
 process.exit(0);

@@ -8,6 +8,8 @@ export interface TcpProxy {
   restore(): Promise<void>;
   /** Points the proxy at another port, dropping open connections, as a failover moves an address. */
   switchTo(targetPort: number): void;
+  /** Stops forwarding on open connections without closing them: a network partition. */
+  freeze(): void;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
@@ -57,6 +59,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     switchTo(next) {
       target = next;
       dropAll();
+    },
+    freeze() {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
     },
   };
 }

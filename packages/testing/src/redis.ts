@@ -156,22 +156,28 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   };
 }
 
-/** A primary with one replica, reached through one address (a proxy), like a managed endpoint. */
+/**
+ * A primary with one replica, reached through one address (a proxy), like a managed endpoint. The
+ * replica replicates through a link of its own, so a test can partition it from the primary.
+ */
 export interface ReplicatedRedis {
   readonly primary: RedisServer;
   readonly replica: RedisServer;
   readonly proxy: TcpProxy;
   /** The proxy's URL: what the apps are given. */
   readonly url: string;
-  /** Promotes the replica (REPLICAOF NO ONE) and moves the address to it. */
+  /** Stops the replication stream without closing it: the replica lags, the primary does not know. */
+  partitionReplica(): void;
+  /** Kills the primary, drops what the replication link held, promotes the replica, moves the address. */
   failover(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
   const primary = await startRedis();
+  const link = await startTcpProxy("127.0.0.1", primary.port);
   const replica = await startRedis({
-    args: ["--replicaof", "127.0.0.1", String(primary.port), "--repl-ping-replica-period", "1"],
+    args: ["--replicaof", "127.0.0.1", String(link.port), "--repl-ping-replica-period", "1"],
   });
   await waitFor(
     async () => (await replica.cli("INFO", "replication")).includes("master_link_status:up"),
@@ -187,12 +193,15 @@ export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
     replica,
     proxy,
     url: `redis://127.0.0.1:${proxy.port}`,
+    partitionReplica: () => link.freeze(),
     async failover() {
+      await primary.stop();
+      await link.cut();
       await replica.cli("REPLICAOF", "NO", "ONE");
       proxy.switchTo(replica.port);
     },
     async dispose() {
-      await proxy.cut();
+      await Promise.all([proxy.cut(), link.cut()]);
       await Promise.all([primary.dispose(), replica.dispose()]);
     },
   };

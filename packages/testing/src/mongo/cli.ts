@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Runs the MongoDB wire-protocol test server on 127.0.0.1 until SIGTERM.
 // Usage: node cli.ts [port]; prints `{"url":"mongodb://127.0.0.1:PORT/?directConnection=true"}`.
 import { startMongoTestServer } from "./server.ts";

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Runs the fauxqs SQS emulator on 127.0.0.1 (its own CLI binds every interface).
 // Usage: node fauxqs-server.ts [port]; prints `{"endpoint":"http://127.0.0.1:PORT"}` once listening.
 import { buildApp } from "fauxqs";
