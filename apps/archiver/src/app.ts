@@ -2,6 +2,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { HonoAdapter } from "@bull-board/hono";
 import {
+  ApiError,
   type Authenticator,
   basicPassword,
   bearerToken,
@@ -43,16 +44,17 @@ function isCrossSite(header: (name: string) => string | undefined): boolean {
 
 const BOARD = "/admin/queues";
 
-function authorize(principal: Principal | undefined, challenge: string): Response | undefined {
+/** The caller, when its token has `archive:admin`; throws 401 (with `challenge`) or 403 otherwise. */
+function authorize(principal: Principal | undefined, challenge: string): Principal {
   if (!principal) {
-    return problemResponse(401, "unauthorized", "A valid token is required", undefined, {
-      "WWW-Authenticate": challenge,
+    throw new ApiError("unauthorized", "A valid token is required", {
+      headers: { "WWW-Authenticate": challenge },
     });
   }
   if (!principal.scopes.has("archive:admin")) {
-    return problemResponse(403, "forbidden", "This token lacks the scope archive:admin");
+    throw new ApiError("forbidden", "This token lacks the scope archive:admin");
   }
-  return undefined;
+  return principal;
 }
 
 /** The archiver's HTTP app: health, metrics, the manual-run route and bull-board, all but health behind auth. */
@@ -61,25 +63,25 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", opsRoutes(deps.metrics.registry, { ready: deps.ready, stopping: deps.stopping }));
 
   app.post("/admin/archive/runs", async (c) => {
-    const principal = deps.auth.authenticate(bearerToken(c.req.header("authorization")));
-    const denied = authorize(principal, 'Bearer realm="gsk-archiver"');
-    if (denied) return denied;
+    const header = c.req.header("authorization");
+    const principal = authorize(deps.auth.authenticate(bearerToken(header)), 'Bearer realm="gsk-archiver"');
     const result = await enqueueManualRun(deps.queue);
     if ("busy" in result)
-      return problemResponse(409, "run_in_progress", "An archive run is already waiting or active");
-    deps.logger.info({ runId: result.runId, principal: principal?.id }, "manual archive run queued");
+      throw new ApiError("run_in_progress", "An archive run is already waiting or active");
+    deps.logger.info({ runId: result.runId, principal: principal.id }, "manual archive run queued");
     return c.json(result, 202);
   });
 
   // A browser logs in with HTTP Basic (any user name, the token as password); tools send Bearer.
   app.use(`${BOARD}/*`, async (c, next) => {
     const header = c.req.header("authorization");
-    const principal = deps.auth.authenticate(bearerToken(header) ?? basicPassword(header));
-    const denied = authorize(principal, 'Basic realm="gsk-archiver"');
-    if (denied) return denied;
+    authorize(
+      deps.auth.authenticate(bearerToken(header) ?? basicPassword(header)),
+      'Basic realm="gsk-archiver"',
+    );
     // A browser resends Basic credentials to any site's request: changes must come from the board's own pages.
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && isCrossSite((name) => c.req.header(name))) {
-      return problemResponse(403, "cross_site", "Changes to the board are accepted only from its own pages");
+      throw new ApiError("cross_site", "Changes to the board are accepted only from its own pages");
     }
     await next();
   });
@@ -93,7 +95,7 @@ export function createApp(deps: AppDeps): Hono {
   board.setBasePath(BOARD);
   app.route(BOARD, board.registerPlugin());
 
-  app.notFound(() => problemResponse(404, "not_found", "No such route"));
+  app.notFound(() => problemResponse("not_found", "No such route"));
   app.onError(errorHandler(deps.logger));
   return app;
 }

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 
 /** The archiver's Prometheus metrics (names prefixed gsk_archive_, as the contract says). */
 export function createArchiveMetrics() {
-  const registry = createRegistry("gsk_archive_process_");
+  const registry = createRegistry();
   const metrics = {
     registry,
     runs: new Counter({

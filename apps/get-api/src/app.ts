@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { ApiError, bearerToken, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
+import { bearerToken, bodyLimitOf, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "./deps.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { dataRoutes } from "./routes/data.ts";
@@ -11,8 +10,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 const unauthorized = () =>
-  problemResponse(401, "unauthorized", "A valid bearer token is required", undefined, {
-    "WWW-Authenticate": 'Bearer realm="gsk"',
+  problemResponse("unauthorized", "A valid bearer token is required", {
+    headers: { "WWW-Authenticate": 'Bearer realm="gsk"' },
   });
 
 /** The get-api Hono app, built from its dependencies (no module state). */
@@ -73,12 +72,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     c.set("principal", principal);
     await next();
   });
-  const limit = bodyLimit({
-    maxSize: DEFAULT_BODY_LIMIT,
-    onError: () => {
-      throw new ApiError(413, "too_large", `The request body is larger than ${DEFAULT_BODY_LIMIT} bytes`);
-    },
-  });
+  const limit = bodyLimitOf(DEFAULT_BODY_LIMIT);
   // GET and HEAD carry no body; POST /v1/data has its own, larger limit.
   v1.use("*", async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path === "/v1/data") return next();
@@ -90,7 +84,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
 
   app.notFound((c) => {
     if (!deps.auth.authenticate(bearerToken(c.req.header("authorization")))) return unauthorized();
-    return problemResponse(404, "not_found", `No route ${c.req.method} ${c.req.path}`);
+    return problemResponse("not_found", `No route ${c.req.method} ${c.req.path}`);
   });
   app.onError(errorHandler(deps.logger));
   return app;

@@ -1,4 +1,4 @@
-import { type Scope, validationProblem } from "@gsk/schema";
+import { describeIssues, type Scope, toFieldErrors } from "@gsk/schema";
 import { ApiError } from "@gsk/service";
 import type { Context } from "hono";
 import * as v from "valibot";
@@ -11,7 +11,7 @@ export async function withRedis<T>(deps: Deps, call: () => Promise<T>): Promise<
   } catch (error) {
     deps.metrics.redisErrors.inc();
     deps.logger.warn({ err: error }, "redis call failed");
-    throw new ApiError(503, "redis_unavailable", "The data store is unavailable; retry later", {
+    throw new ApiError("redis_unavailable", "The data store is unavailable; retry later", {
       headers: { "Retry-After": "5" },
     });
   }
@@ -21,8 +21,9 @@ export async function withRedis<T>(deps: Deps, call: () => Promise<T>): Promise<
 export function check<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
-  const body = validationProblem(result.issues, `Invalid ${what}`);
-  throw new ApiError(400, "validation", body.detail, body.errors ? { errors: body.errors } : {});
+  throw new ApiError("validation", `Invalid ${what}: ${describeIssues(result.issues)}`, {
+    errors: toFieldErrors(result.issues),
+  });
 }
 
 /** The JSON body, or a 400 naming the parse error. */
@@ -31,14 +32,14 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ApiError(400, "invalid_json", `The body is not JSON: ${(error as Error).message}`);
+    throw new ApiError("invalid_json", `The body is not JSON: ${(error as Error).message}`);
   }
 }
 
 /** Fails with 403 unless the caller's token has `scope`. */
 export function requireScope(c: Context<AppEnv>, scope: Scope) {
   if (!c.var.principal.scopes.has(scope)) {
-    throw new ApiError(403, "forbidden", `This token lacks the scope ${scope}`);
+    throw new ApiError("forbidden", `This token lacks the scope ${scope}`);
   }
 }
 

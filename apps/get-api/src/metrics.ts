@@ -3,7 +3,7 @@ import { Counter, Histogram } from "prom-client";
 
 /** get-api's Prometheus metrics, on a registry of its own. */
 export function createApiMetrics() {
-  const registry = createRegistry("gsk_api_process_");
+  const registry = createRegistry();
   return {
     registry,
     requests: new Counter({

@@ -6,7 +6,7 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 /** The worker's Prometheus metrics, on a registry of its own. */
 export function createMetrics() {
-  const registry = createRegistry("gsk_ingest_process_");
+  const registry = createRegistry();
   const metrics = {
     registry,
     messages: new Counter({

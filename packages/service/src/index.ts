@@ -7,7 +7,16 @@ export {
   loadApiTokens,
   type Principal,
 } from "./auth.ts";
-export { ApiError, errorHandler, problemResponse } from "./errors.ts";
+export {
+  ApiError,
+  bodyLimitOf,
+  errorHandler,
+  PROBLEM_STATUS,
+  type Problem,
+  type ProblemCode,
+  problemBody,
+  problemResponse,
+} from "./errors.ts";
 export { type HttpServer, listen } from "./http.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
 export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";

@@ -1,10 +1,13 @@
 import { Hono } from "hono";
 import { collectDefaultMetrics, Registry } from "prom-client";
 
-/** A registry of the app's own (no global state), with Node's default metrics under `prefix`. */
-export function createRegistry(prefix: string): Registry {
+/**
+ * A registry of the app's own (no global state), with Node's default metrics under their standard
+ * names (`process_*`, `nodejs_*`), so stock dashboards work; the app's own metrics carry its prefix.
+ */
+export function createRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 

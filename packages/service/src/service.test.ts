@@ -29,7 +29,7 @@ describe("opsRoutes", () => {
     let ready = true;
     let stopping = false;
     let live: string | undefined;
-    const app = opsRoutes(createRegistry("gsk_test_"), {
+    const app = opsRoutes(createRegistry(), {
       live: () => live,
       ready: {
         redis: async () => {
@@ -59,6 +59,8 @@ describe("opsRoutes", () => {
     });
     const metrics = await app.request("/metrics");
     expect(metrics.headers.get("content-type")).toContain("text/plain");
-    expect(await metrics.text()).toContain("gsk_test_process_cpu_seconds_total");
+    const text = await metrics.text();
+    expect(text).toContain("\nprocess_cpu_seconds_total ");
+    expect(text).toContain("\nnodejs_eventloop_lag_seconds ");
   });
 });

@@ -1,14 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { BatchRequestSchema, createMessageParser, formatInstant, WebhookKeySchema } from "@gsk/schema";
-import { ApiError, canSeeAccount } from "@gsk/service";
+import {
+  BatchRequestSchema,
+  createMessageParser,
+  formatInstant,
+  type RejectCode,
+  WebhookKeySchema,
+} from "@gsk/schema";
+import { ApiError, bodyLimitOf, canSeeAccount, type ProblemCode } from "@gsk/service";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Deps } from "../deps.ts";
 import { check, etagMatches, jsonBody, requireScope, withRedis } from "../http-util.ts";
 
-const tooLarge = (limit: number) => () => {
-  throw new ApiError(413, "too_large", `The request body is larger than ${limit} bytes`);
+/** The problem a gateway-mode POST answers for each reason a message is refused. */
+const REJECTED: Record<Exclude<RejectCode, "account_conflict">, ProblemCode> = {
+  invalid_json: "invalid_json",
+  invalid_envelope: "validation",
+  data_too_large: "too_large",
+  produced_in_future: "produced_in_future",
 };
 
 /** How many keys of a batch read are read (and held) at a time. */
@@ -20,10 +29,10 @@ function refusal(error: unknown): ApiError | undefined {
   const name = ((error as { name?: string }).name ?? "").replace(/^.*\./, "");
   const text = error instanceof Error ? error.message : "";
   if (name === "InvalidMessageContents") {
-    return new ApiError(400, "invalid_message_contents", `The queue refused the message: ${text}`);
+    return new ApiError("invalid_message_contents", `The queue refused the message: ${text}`);
   }
   if (/^InvalidParameterValue/.test(name) && /shorter than|too long|size/i.test(text)) {
-    return new ApiError(413, "too_large", `The queue refused the message as too large: ${text}`);
+    return new ApiError("too_large", `The queue refused the message as too large: ${text}`);
   }
   return undefined;
 }
@@ -49,7 +58,7 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
     const { deps } = c.var;
     const record = await withRedis(deps, () => deps.entries.read(webhookKey));
     if (!record || !canSeeAccount(c.var.principal, record.accountId)) {
-      throw new ApiError(404, "not_found", `No data for webhook key ${webhookKey}`);
+      throw new ApiError("not_found", `No data for webhook key ${webhookKey}`);
     }
     const headers = { ETag: record.etag, "Cache-Control": "private, no-cache" };
     if (etagMatches(c.req.header("if-none-match"), record.etag)) return c.body(null, 304, headers);
@@ -114,23 +123,21 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
     return c.body(stream, 200, headers);
   });
 
-  app.post("/", bodyLimit({ maxSize: ingressLimit, onError: tooLarge(ingressLimit) }), async (c) => {
+  app.post("/", bodyLimitOf(ingressLimit), async (c) => {
     const { deps } = c.var;
     if (!deps.env.INGRESS_ENABLED || !deps.sqs || !deps.env.SQS_QUEUE_URL) {
-      throw new ApiError(404, "not_found", "Ingress is disabled on this deployment (INGRESS_ENABLED=false)");
+      throw new ApiError("not_found", "Ingress is disabled on this deployment (INGRESS_ENABLED=false)");
     }
     requireScope(c, "data:write");
     const parsed = parse(await c.req.text());
     if (!parsed.ok) {
       deps.metrics.ingress.inc({ result: parsed.code });
-      if (parsed.code === "data_too_large")
-        throw new ApiError(413, "too_large", parsed.detail, { errors: parsed.errors });
-      const code = parsed.code === "invalid_envelope" ? "validation" : parsed.code;
-      throw new ApiError(400, code, parsed.detail, { errors: parsed.errors });
+      const code = REJECTED[parsed.code];
+      throw new ApiError(code, parsed.detail, { errors: parsed.errors });
     }
     const envelope = parsed.envelope;
     if (!canSeeAccount(c.var.principal, envelope.accountId)) {
-      throw new ApiError(403, "forbidden", `This token may not write for account ${envelope.accountId}`);
+      throw new ApiError("forbidden", `This token may not write for account ${envelope.accountId}`);
     }
     // The worker refuses these keys too (account_conflict); saying so now spares a dead letter.
     const owners = await withRedis(deps, () => deps.entries.owners(envelope.webhookKeys));
@@ -138,7 +145,6 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
     if (held.length > 0) {
       deps.metrics.ingress.inc({ result: "account_conflict" });
       throw new ApiError(
-        409,
         "account_conflict",
         `Webhook keys held by another account's live entry: ${held.join(", ")}`,
       );
@@ -163,11 +169,11 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
       if (!isTransient(error)) {
         deps.metrics.ingress.inc({ result: "sqs_error" });
         deps.logger.error({ err: error }, "sqs refused the request");
-        throw new ApiError(500, "queue_error", "The queue refused the request; the message was not accepted");
+        throw new ApiError("queue_error", "The queue refused the request; the message was not accepted");
       }
       deps.metrics.ingress.inc({ result: "sqs_unavailable" });
       deps.logger.warn({ err: error }, "sqs send failed");
-      throw new ApiError(503, "queue_unavailable", "The queue did not accept the message; retry later", {
+      throw new ApiError("queue_unavailable", "The queue did not accept the message; retry later", {
         headers: { "Retry-After": "5" },
       });
     }

@@ -18,8 +18,7 @@ function scopeOf(c: Context<AppEnv>): PolicyScope {
 const describe = (scope: PolicyScope) =>
   scope.flowId ? `flow ${scope.flowId} of account ${scope.accountId}` : `account ${scope.accountId}`;
 
-const notFound = (scope: PolicyScope) =>
-  new ApiError(404, "not_found", `No TTL policy for ${describe(scope)}`);
+const notFound = (scope: PolicyScope) => new ApiError("not_found", `No TTL policy for ${describe(scope)}`);
 
 /** `/v1/ttl-policies`: account and flow policies, and the effective TTL with its source. */
 export function ttlPolicyRoutes(): Hono<AppEnv> {
@@ -57,7 +56,7 @@ export function ttlPolicyRoutes(): Hono<AppEnv> {
     requireScope(c, "ttl:admin");
     const { accountId, flowId } = check(EffectiveQuerySchema, c.req.query(), "query");
     if (!canSeeAccount(c.var.principal, accountId)) {
-      throw new ApiError(404, "not_found", `No account ${accountId}`);
+      throw new ApiError("not_found", `No account ${accountId}`);
     }
     return c.json(await withRedis(c.var.deps, () => c.var.deps.policies.effective(accountId, flowId)));
   });
