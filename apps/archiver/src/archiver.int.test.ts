@@ -5,6 +5,7 @@ import {
   ADMIN_TOKEN,
   archiverEnv,
   meta,
+  PRODUCED_AT,
   READER_TOKEN,
   resetArchive,
   runNow,
@@ -26,7 +27,7 @@ describe("archive runs", () => {
     for (let i = 0; i < 250; i++)
       await entries.write({ meta: meta({ webhookKey: `k${i}` }), dataJson: JSON.stringify({ i }) });
     await entries.write({ meta: meta({ webhookKey: "forever", expiresAt: null }), dataJson: '"x"' });
-    await createPolicyStore(handle.redis, keys, 600).set(
+    await createPolicyStore(handle, keys, 600).set(
       { accountId: "acme", flowId: "orders" },
       { ttlSeconds: 120 },
     );
@@ -49,8 +50,8 @@ describe("archive runs", () => {
       flowId: "orders",
       data: { i: 7 },
       eventId: "e-1",
-      producedAt: new Date("2026-11-26T10:00:00.000Z"),
-      storedAt: new Date("2026-11-26T10:00:01.000Z"),
+      producedAt: new Date(PRODUCED_AT),
+      storedAt: new Date(PRODUCED_AT + 1000),
       runId: first._id,
     });
     expect(doc?.expiresAt).toBeInstanceOf(Date);
@@ -67,7 +68,7 @@ describe("archive runs", () => {
     expect(again?.runId).toBe(second._id);
 
     await entries.write({
-      meta: meta({ webhookKey: "k1", producedAt: "2026-11-26T11:00:00.000Z" }),
+      meta: meta({ webhookKey: "k1", producedAt: PRODUCED_AT + 60_000 }),
       dataJson: "2",
     });
     await entries.write({ meta: meta({ webhookKey: "k2", eventId: "e-2" }), dataJson: "2" });

@@ -1,6 +1,8 @@
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, type RedisHandle } from "@gsk/redis-store";
+import { DEFAULT_TTL_SECONDS } from "@gsk/schema";
 import { type Authenticator, type HttpServer, type Logger, listen } from "@gsk/service";
+import { createPolicyStore } from "@gsk/ttl-policy";
 import { Queue, Worker } from "bullmq";
 import type { MongoClient } from "mongodb";
 import { createApp } from "./app.ts";
@@ -42,14 +44,13 @@ export function createArchiver(deps: ArchiverDeps) {
     return indexes;
   };
   const process = createProcessor({
-    redis: deps.redis,
-    keys,
-    entries: createEntryStore(deps.redis.redis, keys),
+    entries: createEntryStore(deps.redis, keys),
+    policies: createPolicyStore(deps.redis, keys, DEFAULT_TTL_SECONDS),
     archive,
     metrics,
     logger,
     scanCount: env.ARCHIVE_SCAN_COUNT,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: deps.now ?? Date.now,
   });
   let worker: Worker | undefined;
   let http: HttpServer | undefined;

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import { describeIssues, EnvError, IdSchema } from "@gsk/schema";
+import { DEFAULT_TTL_SECONDS, describeIssues, EnvError, IdSchema } from "@gsk/schema";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { Queue, QueueEvents } from "bullmq";
 import { MongoClient } from "mongodb";
@@ -135,15 +135,15 @@ async function main(argv: string[]): Promise<unknown> {
       return { runs };
     }
     const redis = createRedis(redisConfig(env), () => {});
-    await redis.redis.connect();
+    await redis.client.connect();
     try {
       err(
         `restoring${flags["dry-run"] ? " (dry run: nothing is written)" : ""}${flags.account ? ` account ${flags.account}` : ""}${flags.flow ? ` flow ${flags.flow}` : ""}`,
       );
       return await restore(
         archive,
-        createEntryStore(redis.redis, keys),
-        createPolicyStore(redis.redis, keys, 604_800, redis.confirmWrites),
+        createEntryStore(redis, keys),
+        createPolicyStore(redis, keys, DEFAULT_TTL_SECONDS),
         {
           confirmWrites: (webhookKeys) => redis.confirmWrites(webhookKeys.map((k) => keys.entry(k))),
           accountId: flags.account,
@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<unknown> {
         },
       );
     } finally {
-      await redis.redis.close();
+      await redis.client.close();
     }
   } finally {
     await mongo.close();

@@ -1,6 +1,6 @@
 import type { Collection, Db } from "mongodb";
 
-/** One archived version of an entry (ARCHITECTURE section 6). */
+/** One archived version of an entry (`docs/architecture.md`, "The archive"). */
 export interface EntryDoc {
   webhookKey: string;
   accountId: string;

@@ -27,10 +27,10 @@ logger.info(
 const archiver = createArchiver({ env, redis, mongo, auth: createAuthenticator(tokens), logger });
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await archiver.stop();
-  redis.redis.destroy();
+  redis.client.destroy();
   await mongo.close();
 });
-redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
+redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 // A failed first connect closes the driver's topology for good, so keep trying until one works;
 // after that the driver reconnects by itself. Until then the archiver runs, not ready.
 void (async () => {

@@ -1,30 +1,23 @@
-import type { RedisKeys } from "@gsk/redis-keys";
-import type { EntryStore, RedisHandle } from "@gsk/redis-store";
 import { describeIssues } from "@gsk/schema";
 import type { Logger } from "@gsk/service";
 import { type Job, UnrecoverableError } from "bullmq";
 import * as v from "valibot";
-import type { Archive, RunCounts } from "./collections.ts";
+import type { RunCounts } from "./collections.ts";
 import { type JobData, JobDataSchema } from "./jobs.ts";
 import type { ArchiveMetrics } from "./metrics.ts";
-import { archiveRun, emptyState, type RunState } from "./run.ts";
+import { type ArchiveDeps, archiveRun, emptyState, type RunState } from "./run.ts";
 
-export interface ProcessorDeps {
-  redis: RedisHandle;
-  keys: RedisKeys;
-  entries: EntryStore;
-  archive: Archive;
+/** A run's dependencies, plus what the job wrapper reports to. */
+export interface ProcessorDeps extends ArchiveDeps {
   metrics: ArchiveMetrics;
   logger: Logger;
-  scanCount: number;
-  now?: () => number;
   /** How often progress is reported to BullMQ (default 2 s). */
   progressEveryMs?: number;
 }
 
 /** The BullMQ processor of an archive run: records it in `runs`, resumes from the job's state. */
 export function createProcessor(deps: ProcessorDeps) {
-  const now = deps.now ?? Date.now;
+  const { now } = deps;
   return async (job: Job<JobData>): Promise<RunCounts & { policies: number }> => {
     const parsed = v.safeParse(JobDataSchema, job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${describeIssues(parsed.issues)}`);
@@ -44,14 +37,8 @@ export function createProcessor(deps: ProcessorDeps) {
     );
     let lastProgress = 0;
     try {
-      const counts = await archiveRun({
-        redis: deps.redis,
-        keys: deps.keys,
-        entries: deps.entries,
-        archive: deps.archive,
+      const counts = await archiveRun(deps, {
         runId,
-        now,
-        scanCount: deps.scanCount,
         state,
         checkpoint: async (s) => {
           await job.updateData({ ...parsed.output, state: s });

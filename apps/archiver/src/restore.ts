@@ -1,5 +1,4 @@
 import { type EntryStore, isNewerVersion } from "@gsk/redis-store";
-import { formatInstant } from "@gsk/schema";
 import type { PolicyStore } from "@gsk/ttl-policy";
 import type { Filter } from "mongodb";
 import type { Archive, EntryDoc, PolicyDoc } from "./collections.ts";
@@ -73,9 +72,9 @@ export async function restore(
       accountId: doc.accountId,
       flowId: doc.flowId,
       eventId: doc.eventId,
-      producedAt: formatInstant(doc.producedAt.getTime()),
-      storedAt: formatInstant(doc.storedAt.getTime()),
-      expiresAt: doc.expiresAt === null ? null : formatInstant(doc.expiresAt.getTime()),
+      producedAt: doc.producedAt.getTime(),
+      storedAt: doc.storedAt.getTime(),
+      expiresAt: doc.expiresAt === null ? null : doc.expiresAt.getTime(),
     };
     if (options.dryRun) {
       const [[owner], held] = await Promise.all([

@@ -5,35 +5,31 @@ import { createPolicyStore } from "@gsk/ttl-policy";
 import { describe, expect, onTestFinished } from "vitest";
 import { archiveOf, ensureIndexes } from "./collections.ts";
 import { restore } from "./restore.ts";
-import { archiveRun, emptyState, mongoSink, type RunState } from "./run.ts";
-import { meta, resetArchive } from "./test-support.ts";
+import { archiveRun, emptyState, mongoSink, type RunState, type Sink } from "./run.ts";
+import { meta, PRODUCED_AT, resetArchive } from "./test-support.ts";
 
 const keys = redisKeys("gsk");
 
 async function setup(config: RedisConfig, mongo: MongoInstance) {
   await resetArchive(mongo);
   const redis = createRedis(config, () => {});
-  await redis.redis.connect();
-  onTestFinished(() => redis.redis.destroy());
+  await redis.client.connect();
+  onTestFinished(() => redis.client.destroy());
   const archive = archiveOf(mongo.db);
   await ensureIndexes(archive, undefined);
-  const entries = createEntryStore(redis.redis, keys);
-  const run = (
-    state: RunState,
-    overrides: { entries?: EntryStore; sink?: Parameters<typeof archiveRun>[0]["sink"] } = {},
-  ) =>
-    archiveRun({
-      redis,
-      keys,
-      entries: overrides.entries ?? entries,
-      archive,
-      runId: "test-run",
-      now: Date.now,
-      scanCount: 50,
-      state,
-      checkpoint: async () => {},
-      ...(overrides.sink ? { sink: overrides.sink } : {}),
-    });
+  const entries = createEntryStore(redis, keys);
+  const run = (state: RunState, overrides: { entries?: EntryStore; sink?: Sink } = {}) =>
+    archiveRun(
+      {
+        entries: overrides.entries ?? entries,
+        policies: createPolicyStore(redis, keys, 600),
+        archive,
+        now: Date.now,
+        scanCount: 50,
+        ...(overrides.sink ? { sink: overrides.sink } : {}),
+      },
+      { runId: "test-run", state, checkpoint: async () => {} },
+    );
   return { redis, archive, entries, run };
 }
 
@@ -42,21 +38,26 @@ describe("archiveRun", () => {
     redis,
     mongo,
   }) => {
-    const { entries, run, archive } = await setup({ urls: [redis.url], cluster: false }, mongo);
+    const {
+      entries,
+      run,
+      archive,
+      redis: handle,
+    } = await setup({ urls: [redis.url], cluster: false }, mongo);
     for (let i = 0; i < 400; i++)
       await entries.write({ meta: meta({ webhookKey: `v${i}` }), dataJson: String(i) });
     let n = 0;
     // Between SCAN listing a key and the read, every 8th key is deleted and every 8th+1 expires.
     const racing: EntryStore = {
       ...entries,
-      async readForArchive(node, batch) {
+      async readForArchive(source, batch) {
         for (const key of batch) {
           n++;
-          if (n % 8 === 0) await node.del(key);
-          if (n % 8 === 1) await node.pExpire(key, 1);
+          if (n % 8 === 0) await handle.client.del(key);
+          if (n % 8 === 1) await handle.client.pExpire(key, 1);
         }
         await new Promise((r) => setTimeout(r, 5));
-        return entries.readForArchive(node, batch);
+        return entries.readForArchive(source, batch);
       },
     };
     const counts = await run(emptyState(), { entries: racing });
@@ -134,8 +135,8 @@ describe("restore", () => {
       archive,
       redis: handle,
     } = await setup({ urls: [redis.url], cluster: false }, mongo);
-    const policies = createPolicyStore(handle.redis, keys, 600);
-    const soon = new Date(Date.now() + 120_000).toISOString();
+    const policies = createPolicyStore(handle, keys, 600);
+    const soon = Date.now() + 120_000;
     for (let i = 0; i < 120; i++) {
       await entries.write({
         meta: meta({ webhookKey: `e${i}`, accountId: i % 2 ? "acme" : "beta", expiresAt: soon }),
@@ -158,7 +159,7 @@ describe("restore", () => {
 
     await redis.cli("FLUSHALL");
     await entries.write({
-      meta: meta({ webhookKey: "e5", producedAt: "2026-11-26T12:00:00.000Z" }),
+      meta: meta({ webhookKey: "e5", producedAt: PRODUCED_AT + 60_000 }),
       dataJson: '"newer"',
     });
     // Another account took e6 since: restore leaves it theirs.
@@ -179,9 +180,7 @@ describe("restore", () => {
     expect(counts).toEqual(expected);
     expect(JSON.parse(await redis.cli("HGET", "gsk:entry:e6", "b"))).toMatchObject({ accountId: "squatter" });
     expect(await redis.cli("HGET", "gsk:entry:e3", "b")).toBe(before);
-    expect(Math.abs(Number(await redis.cli("PEXPIRETIME", "gsk:entry:e3")) - Date.parse(soon))).toBeLessThan(
-      1000,
-    );
+    expect(Math.abs(Number(await redis.cli("PEXPIRETIME", "gsk:entry:e3")) - soon)).toBeLessThan(1000);
     expect(await redis.cli("PTTL", "gsk:entry:forever")).toBe("-1");
     expect(JSON.parse(await redis.cli("HGET", "gsk:entry:e5", "b")).data).toBe("newer");
     expect(JSON.parse(await redis.cli("HGET", "gsk:entry:same-ms", "b")).data).toBe("b");
@@ -200,7 +199,7 @@ describe("restore", () => {
       archive,
       redis: handle,
     } = await setup({ urls: [redis.url], cluster: false }, mongo);
-    const policies = createPolicyStore(handle.redis, keys, 600);
+    const policies = createPolicyStore(handle, keys, 600);
     await entries.write({ meta: meta({ webhookKey: "a1", accountId: "acme", flowId: "f1" }), dataJson: "1" });
     await entries.write({ meta: meta({ webhookKey: "a2", accountId: "acme", flowId: "f2" }), dataJson: "1" });
     await entries.write({ meta: meta({ webhookKey: "b1", accountId: "beta", flowId: "f1" }), dataJson: "1" });
@@ -233,7 +232,7 @@ describe("restore", () => {
       mongo,
     );
     const confirmWrites = (hooks: string[]) => handle.confirmWrites(hooks.map((k) => keys.entry(k)));
-    const policies = createPolicyStore(handle.redis, keys, 600, handle.confirmWrites);
+    const policies = createPolicyStore(handle, keys, 600);
     await entries.write({ meta: meta({ webhookKey: "r1" }), dataJson: "1" });
     await run(emptyState());
     await replicated.primary.cli("FLUSHALL");

@@ -1,6 +1,5 @@
-import type { RedisKeys } from "@gsk/redis-keys";
-import type { ArchivableRecord, EntryStore, RedisHandle } from "@gsk/redis-store";
-import { decodePolicy } from "@gsk/ttl-policy";
+import type { ArchivableRecord, EntryStore } from "@gsk/redis-store";
+import type { PolicyStore } from "@gsk/ttl-policy";
 import { type AnyBulkWriteOperation, MongoBulkWriteError } from "mongodb";
 import type { Archive, EntryDoc, RunCounts } from "./collections.ts";
 
@@ -17,23 +16,34 @@ export const emptyState = (): RunState => ({
   counts: { scanned: 0, vanished: 0, inserted: 0, unchanged: 0, failed: 0 },
 });
 
+interface Page {
+  cursor: string;
+  records: (ArchivableRecord | null)[];
+}
+
 /** Receives each batch of upserts; the default writes them to `entries`. */
 export type Sink = (
   ops: AnyBulkWriteOperation<EntryDoc>[],
 ) => Promise<Pick<RunCounts, "inserted" | "unchanged" | "failed">>;
 
-export interface RunContext {
-  redis: RedisHandle;
-  keys: RedisKeys;
+/** What archive runs need, built once per archiver. */
+export interface ArchiveDeps {
   entries: EntryStore;
+  policies: PolicyStore;
   archive: Archive;
-  runId: string;
-  now: () => number;
+  /** SCAN COUNT, and so the batch size. */
   scanCount: number;
+  now: () => number;
+  /** Where batches go (default: `mongoSink`). */
+  sink?: Sink;
+}
+
+/** One run: its id, where it is, and how to save where it is. */
+export interface RunJob {
+  runId: string;
   state: RunState;
   /** Called after every written batch with the state to persist. */
   checkpoint: (state: RunState) => Promise<void>;
-  sink?: Sink;
 }
 
 /** Upserts into `entries`, one ordered:false bulkWrite per batch; MongoDB outages throw (the run retries). */
@@ -103,27 +113,21 @@ function toOperation(
  * upserts), then every TTL policy to `policies`. Reading waits for writing: at most one batch
  * is being written while the next is read, so memory does not grow with the key count.
  */
-export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policies: number }> {
-  const { state } = ctx;
-  const sink = ctx.sink ?? mongoSink(ctx.archive);
-  const at = new Date(ctx.now());
-  for (const { id, redis } of await ctx.redis.masters()) {
+export async function archiveRun(deps: ArchiveDeps, job: RunJob): Promise<RunCounts & { policies: number }> {
+  const { state } = job;
+  const sink = deps.sink ?? mongoSink(deps.archive);
+  const at = new Date(deps.now());
+  for (const id of await deps.entries.scanSources()) {
     if (state.done.includes(id)) continue;
-    const fetch = async (
-      cursor: string,
-    ): Promise<{ cursor: string; records: (ArchivableRecord | null)[] }> => {
-      const page = await redis.scan(cursor, { MATCH: ctx.keys.entryPattern, COUNT: ctx.scanCount });
-      const records = await ctx.entries.readForArchive(redis, page.keys);
-      return { cursor: page.cursor, records };
+    const fetch = async (cursor: string): Promise<Page> => {
+      const page = await deps.entries.scanKeys(id, cursor, deps.scanCount);
+      return { cursor: page.cursor, records: await deps.entries.readForArchive(id, page.keys) };
     };
     // Three batches at most are alive: one being read, one transformed, one written.
-    let reading: Promise<Awaited<ReturnType<typeof fetch>>> | undefined = quiet(
-      fetch(state.cursors[id] ?? "0"),
-    );
+    let reading: Promise<Page> | undefined = quiet(fetch(state.cursors[id] ?? "0"));
     let writing: Promise<void> | undefined;
     while (reading) {
-      const { cursor: next, records }: { cursor: string; records: (ArchivableRecord | null)[] } =
-        await reading;
+      const { cursor: next, records }: Page = await reading;
       reading = next === "0" ? undefined : quiet(fetch(next));
       const ops: AnyBulkWriteOperation<EntryDoc>[] = [];
       let vanished = 0;
@@ -131,7 +135,7 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
       for (const record of records) {
         if (!record) vanished++;
         else {
-          const op = toOperation(record, ctx.runId, at);
+          const op = toOperation(record, job.runId, at);
           if (op) ops.push(op);
           else corrupt++;
         }
@@ -146,15 +150,15 @@ export async function archiveRun(ctx: RunContext): Promise<RunCounts & { policie
           c.failed += written.failed + corrupt;
           c.scanned = c.inserted + c.unchanged + c.failed;
           state.cursors[id] = next;
-          await ctx.checkpoint(state);
+          await job.checkpoint(state);
         }),
       );
     }
     await writing;
     state.done.push(id);
-    await ctx.checkpoint(state);
+    await job.checkpoint(state);
   }
-  const policies = await copyPolicies(ctx, at);
+  const policies = await copyPolicies(deps, at);
   return { ...state.counts, policies };
 }
 
@@ -164,33 +168,22 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-async function copyPolicies(ctx: RunContext, at: Date): Promise<number> {
+/** Upserts every TTL policy into `policies` (never deleting one: a run cannot erase the backup). */
+async function copyPolicies(deps: ArchiveDeps, at: Date): Promise<number> {
   let copied = 0;
-  for (const { redis } of await ctx.redis.masters()) {
-    let cursor = "0";
-    do {
-      const scanned = await redis.scan(cursor, { MATCH: ctx.keys.policyPattern, COUNT: ctx.scanCount });
-      const found = await Promise.all(
-        scanned.keys.map(async (key) => ({ key, scope: ctx.keys.policyOf(key), raw: await redis.get(key) })),
-      );
-      const ops = found.flatMap(({ key, scope, raw }) => {
-        if (!scope || raw === null) return [];
-        const policy = decodePolicy(key, raw);
-        if (!policy) return [];
-        return [
-          {
-            updateOne: {
-              filter: { accountId: scope.accountId, flowId: scope.flowId },
-              update: { $set: { ttlSeconds: policy.ttlSeconds, lastSeenAt: at } },
-              upsert: true,
-            },
-          },
-        ];
-      });
-      if (ops.length > 0) await ctx.archive.policies.bulkWrite(ops, { ordered: false });
-      copied += ops.length;
-      cursor = scanned.cursor;
-    } while (cursor !== "0");
+  for await (const page of deps.policies.list(deps.scanCount)) {
+    if (page.length === 0) continue;
+    await deps.archive.policies.bulkWrite(
+      page.map(({ accountId, flowId, ttlSeconds }) => ({
+        updateOne: {
+          filter: { accountId, flowId },
+          update: { $set: { ttlSeconds, lastSeenAt: at } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+    copied += page.length;
   }
   return copied;
 }

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import type { EntryMeta } from "@gsk/schema";
+import { createEntryStore, createRedis, type EntryMeta, redisConfig } from "@gsk/redis-store";
 import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import type { MongoInstance } from "@gsk/testing";
 import { waitFor } from "@gsk/testing";
@@ -51,7 +50,7 @@ export async function startArchiver(
 ) {
   const env = parseEnv(raw);
   const redis = createRedis(redisConfig(env), () => {});
-  await redis.redis.connect();
+  await redis.client.connect();
   const archiver = createArchiver({
     env,
     redis,
@@ -62,11 +61,14 @@ export async function startArchiver(
   if (options.start !== false) await archiver.start();
   onTestFinished(async () => {
     await archiver.stop();
-    redis.redis.destroy();
+    redis.client.destroy();
   });
   const keys = redisKeys(env.REDIS_PREFIX);
-  return { archiver, redis, env, entries: createEntryStore(redis.redis, keys), keys };
+  return { archiver, redis, env, entries: createEntryStore(redis, keys), keys };
 }
+
+/** When the entries of `meta` were produced, by default (a whole second, an hour ago). */
+export const PRODUCED_AT = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
 /** Entry fields with defaults. */
 export function meta(over: Partial<EntryMeta> & { webhookKey: string }): EntryMeta {
@@ -74,9 +76,9 @@ export function meta(over: Partial<EntryMeta> & { webhookKey: string }): EntryMe
     accountId: "acme",
     flowId: "orders",
     eventId: "e-1",
-    producedAt: "2026-11-26T10:00:00.000Z",
-    storedAt: "2026-11-26T10:00:01.000Z",
-    expiresAt: new Date(Date.now() + 3_600_000).toISOString().replace(/\d\d\dZ$/, "000Z"),
+    producedAt: PRODUCED_AT,
+    storedAt: PRODUCED_AT + 1000,
+    expiresAt: Math.floor(Date.now() / 1000) * 1000 + 3_600_000,
     ...over,
   };
 }

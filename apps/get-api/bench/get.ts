@@ -23,8 +23,8 @@ const TOKEN = "bench-token-0123456789";
 
 const redisServer = await startRedis();
 const redis = createRedis({ urls: [redisServer.url], cluster: false }, () => {});
-await redis.redis.connect();
-const store = createEntryStore(redis.redis, redisKeys("gsk"));
+await redis.client.connect();
+const store = createEntryStore(redis, redisKeys("gsk"));
 const data = JSON.stringify({ pad: "x".repeat(800), n: 1 });
 for (let i = 0; i < KEYS; i += 1000) {
   await Promise.all(
@@ -35,8 +35,8 @@ for (let i = 0; i < KEYS; i += 1000) {
           accountId: "bench",
           flowId: "flow",
           eventId: `e-${i + j}`,
-          producedAt: "2026-11-26T10:00:00.000Z",
-          storedAt: "2026-11-26T10:00:00.100Z",
+          producedAt: Date.now() - 60_000,
+          storedAt: Date.now() - 59_900,
           expiresAt: null,
         },
         dataJson: data,
@@ -44,7 +44,7 @@ for (let i = 0; i < KEYS; i += 1000) {
     ),
   );
 }
-redis.redis.destroy();
+redis.client.destroy();
 
 async function serve(command: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, command, {

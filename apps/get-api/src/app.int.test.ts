@@ -2,7 +2,7 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { listen } from "@gsk/service";
 import { sqsClient, test } from "@gsk/testing";
 import { describe, expect, onTestFinished } from "vitest";
-import { auth, buildApi, json, TOKENS } from "./test-support.ts";
+import { auth, buildApi, json, PRODUCED_AT, TOKENS } from "./test-support.ts";
 
 describe("GET /v1/data/{webhookKey}", () => {
   test("answers the stored entry with an ETag, and 304 when it matches", async ({ redis }) => {
@@ -19,8 +19,8 @@ describe("GET /v1/data/{webhookKey}", () => {
       flowId: "orders",
       data: { order: 7, name: "Zoë" },
       eventId: "e-1",
-      producedAt: "2026-11-26T10:00:00.000Z",
-      storedAt: "2026-11-26T10:00:01.000Z",
+      producedAt: new Date(PRODUCED_AT).toISOString(),
+      storedAt: new Date(PRODUCED_AT + 1000).toISOString(),
       expiresAt: expect.stringMatching(/Z$/),
     });
     const again = await app.request("/v1/data/hook-1", {

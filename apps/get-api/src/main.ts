@@ -36,8 +36,8 @@ const app = createApp({
   env,
   redis,
   keys,
-  entries: createEntryStore(redis.redis, keys),
-  policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS, redis.confirmWrites),
+  entries: createEntryStore(redis, keys),
+  policies: createPolicyStore(redis, keys, env.DEFAULT_TTL_SECONDS),
   ...(sqs ? { sqs } : {}),
   auth: createAuthenticator(tokens),
   logger,
@@ -56,7 +56,7 @@ logger.info(
   "starting",
 );
 // Redis may be down at start: the API still listens, answers 503 and reconnects.
-redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
+redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 const server = await listen(app, env.PORT, env.HOST);
 logger.info({ port: server.port }, "get-api listening");
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
@@ -65,6 +65,6 @@ onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   lifecycle.shuttingDown = true;
   await new Promise((resolve) => setTimeout(resolve, env.SHUTDOWN_DRAIN_MS));
   await server.close();
-  await redis.redis.close();
+  await redis.client.close();
   sqs?.destroy();
 });

@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import type { EntryMeta } from "@gsk/schema";
+import { createEntryStore, createRedis, type EntryMeta, redisConfig } from "@gsk/redis-store";
 import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { onTestFinished } from "vitest";
@@ -46,6 +45,9 @@ export interface ApiOptions {
   extra?: Record<string, string>;
 }
 
+/** When the entries `put` writes were produced (an hour ago). */
+export const PRODUCED_AT = Date.now() - 3_600_000;
+
 /** A get-api app on real Redis (and SQS in gateway mode); its log lines are collected in `logs`. */
 export async function buildApi(options: ApiOptions) {
   const env = parseEnv({
@@ -63,16 +65,16 @@ export async function buildApi(options: ApiOptions) {
     },
   });
   const redis = createRedis(redisConfig(env), () => {});
-  await redis.redis.connect();
-  onTestFinished(() => redis.redis.destroy());
+  await redis.client.connect();
+  onTestFinished(() => redis.client.destroy());
   const keys = redisKeys(env.REDIS_PREFIX);
-  const entries = createEntryStore(redis.redis, keys);
+  const entries = createEntryStore(redis, keys);
   const app = createApp({
     env,
     redis,
     keys,
     entries,
-    policies: createPolicyStore(redis.redis, keys, env.DEFAULT_TTL_SECONDS, redis.confirmWrites),
+    policies: createPolicyStore(redis, keys, env.DEFAULT_TTL_SECONDS),
     ...(options.sqs ? { sqs: options.sqs.client } : {}),
     auth: createAuthenticator(loadApiTokens(env)),
     logger: createLogger("info", "get-api", sink),
@@ -86,9 +88,9 @@ export async function buildApi(options: ApiOptions) {
         accountId: "acme",
         flowId: "orders",
         eventId: "e-1",
-        producedAt: "2026-11-26T10:00:00.000Z",
-        storedAt: "2026-11-26T10:00:01.000Z",
-        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        producedAt: PRODUCED_AT,
+        storedAt: PRODUCED_AT + 1000,
+        expiresAt: Date.now() + 3_600_000,
         ...meta,
       },
       dataJson: JSON.stringify(data),

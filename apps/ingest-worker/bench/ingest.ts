@@ -133,7 +133,7 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
     INGEST_CONCURRENCY: String(concurrency),
   });
   const redis = createRedis(redisConfig(env), () => {});
-  await redis.redis.connect();
+  await redis.client.connect();
   const w = createWorker({ env, redis, sqs, logger: createLogger("silent", "bench") });
   const rate = await timeUntilDrained(queues.queueUrl, count, async () => {
     await w.start();
@@ -142,7 +142,7 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
   const stored = await w.metrics.messages.get();
   const handled = stored.values.reduce((a, v) => a + v.value, 0);
   if (handled < count) throw new Error(`worker handled ${handled} of ${count}`);
-  redis.redis.destroy();
+  redis.client.destroy();
   return rate;
 }
 

@@ -8,7 +8,7 @@ const MESSAGES = 4000;
 
 /**
  * Sends MESSAGES messages while the worker writes them through the proxy; once a quarter are
- * stored, stalls the replica for 1.5 s, kills the primary, promotes the replica and moves the
+ * stored, cuts the replica off for 1.5 s, kills the primary, promotes the replica and moves the
  * address. Returns how many messages the promoted replica holds once the queue is drained.
  */
 async function failover(
@@ -50,10 +50,8 @@ async function failover(
     60_000,
     20,
   );
-  redis.replica.signal("SIGSTOP");
+  redis.partitionReplica();
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  redis.primary.signal("SIGKILL");
-  redis.replica.signal("SIGCONT");
   await redis.failover();
   await sending;
   await waitFor(async () => (await queueDepth(client, queues.queueUrl)) === 0, "queue drained", 60_000, 250);

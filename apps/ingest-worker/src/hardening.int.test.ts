@@ -1,7 +1,7 @@
 // Hostile input and unlucky dependencies: every message is decided alone and nothing is lost.
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
-import { createEntryStore, createRedis } from "@gsk/redis-store";
+import { createEntryStore } from "@gsk/redis-store";
 import {
   createQueueWithDlq,
   drainQueue,
@@ -17,7 +17,7 @@ import { describe, expect, onTestFinished } from "vitest";
 import { createByteBudget } from "./budget.ts";
 import { createIngest } from "./ingest.ts";
 import { createMetrics } from "./metrics.ts";
-import { outcomeCount, send, sendMany, startWorker, workerEnv } from "./test-support.ts";
+import { outcomeCount, redisHandle, send, sendMany, startWorker, workerEnv } from "./test-support.ts";
 
 const envelope = (over: Record<string, unknown> = {}) => ({
   accountId: "acme",
@@ -176,17 +176,15 @@ describe("hostile messages", () => {
     queues,
   }) => {
     const client = sqs.client();
-    const handle = createRedis({ urls: [redis.url], cluster: false }, () => {});
-    await handle.redis.connect();
-    onTestFinished(() => handle.redis.destroy());
+    const handle = await redisHandle(redis.url);
     const keys = redisKeys("gsk");
-    const real = createCachedResolver(handle.redis, keys, {
+    const real = createCachedResolver(handle.client, keys, {
       defaultTtlSeconds: 3600,
       maxAgeMs: 0,
       now: Date.now,
     });
     const ingest = createIngest({
-      store: createEntryStore(handle.redis, keys),
+      store: createEntryStore(handle, keys),
       // A bug that only one account's messages hit.
       resolver: {
         resolve: (accountId, flowId) => {

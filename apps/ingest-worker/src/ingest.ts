@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { EntryStore } from "@gsk/redis-store";
-import { createMessageParser, formatInstant, type RejectCode } from "@gsk/schema";
+import { createMessageParser, type RejectCode } from "@gsk/schema";
 import { expiresAtMs, type TtlResolver } from "@gsk/ttl-policy";
 import type { ByteBudget } from "./budget.ts";
 import type { Metrics, Outcome } from "./metrics.ts";
@@ -116,10 +116,9 @@ export function createIngest(deps: IngestDeps) {
     const parsed = parse(message.Body ?? "");
     if (!parsed.ok) return deadLetter(message, parsed.code, parsed.detail);
     const { envelope, dataJson } = parsed;
-    const sent = Number(message.Attributes?.SentTimestamp ?? deps.now());
-    const producedAt = envelope.producedAt ?? formatInstant(sent);
+    const producedAt = parsed.producedAtMs ?? Number(message.Attributes?.SentTimestamp ?? deps.now());
     const { ttlSeconds } = await deps.resolver.resolve(envelope.accountId, envelope.flowId);
-    const expires = expiresAtMs(Date.parse(producedAt), ttlSeconds);
+    const expires = expiresAtMs(producedAt, ttlSeconds);
     const now = deps.now();
     if (expires !== null && expires <= now) return { outcome: "expired" };
     const bytes = dataJson.length * envelope.webhookKeys.length;
@@ -132,8 +131,8 @@ export function createIngest(deps: IngestDeps) {
           flowId: envelope.flowId,
           eventId: envelope.eventId ?? message.MessageId ?? "",
           producedAt,
-          storedAt: formatInstant(now),
-          expiresAt: expires === null ? null : formatInstant(expires),
+          storedAt: now,
+          expiresAt: expires,
         },
         dataJson,
         webhookKeys: envelope.webhookKeys,

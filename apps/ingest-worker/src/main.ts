@@ -28,8 +28,8 @@ logger.info(
 const worker = createWorker({ env, redis, sqs, logger });
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await worker.stop();
-  redis.redis.destroy();
+  redis.client.destroy();
   sqs.destroy();
 });
-redis.redis.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
+redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 await worker.start();

@@ -36,16 +36,24 @@ export function workerEnv(options: {
   };
 }
 
+/** A connected Redis handle, destroyed when the test ends. */
+export async function redisHandle(url: string) {
+  const handle = createRedis({ urls: [url], cluster: false }, () => {});
+  await handle.client.connect();
+  onTestFinished(() => handle.client.destroy());
+  return handle;
+}
+
 /** Starts an in-process worker and stops it when the test ends. */
 export async function startWorker(env: Record<string, string>, sqs: SQSClient) {
   const parsed = parseEnv(env);
   const redis = createRedis(redisConfig(parsed), () => {});
-  await redis.redis.connect();
+  await redis.client.connect();
   const worker = createWorker({ env: parsed, redis, sqs, logger: createLogger("silent", "test") });
   await worker.start();
   onTestFinished(async () => {
     await worker.stop();
-    redis.redis.destroy();
+    redis.client.destroy();
   });
   return worker;
 }

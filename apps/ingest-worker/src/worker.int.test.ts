@@ -2,7 +2,7 @@ import { redisKeys } from "@gsk/redis-keys";
 import { drainQueue, isoFromNow, queueDepth, redisClient, test, waitFor } from "@gsk/testing";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { describe, expect } from "vitest";
-import { outcomeCount, send, startWorker, workerEnv } from "./test-support.ts";
+import { outcomeCount, redisHandle, send, startWorker, workerEnv } from "./test-support.ts";
 
 const keys = redisKeys("gsk");
 
@@ -54,7 +54,7 @@ describe("ingest worker (Redis and fauxqs)", () => {
   }) => {
     const client = sqs.client();
     const r = await redisClient(redis.url);
-    const policies = createPolicyStore(r, keys, 604_800);
+    const policies = createPolicyStore(await redisHandle(redis.url), keys, 604_800);
     await policies.set({ accountId: "acme" }, { ttlSeconds: 3600 });
     await policies.set({ accountId: "acme", flowId: "fast" }, { ttlSeconds: 120 });
     await policies.set({ accountId: "acme", flowId: "keep" }, { ttlSeconds: null });
@@ -100,7 +100,7 @@ describe("ingest worker (Redis and fauxqs)", () => {
   }) => {
     const client = sqs.client();
     const r = await redisClient(redis.url);
-    const policies = createPolicyStore(r, keys, 604_800);
+    const policies = createPolicyStore(await redisHandle(redis.url), keys, 604_800);
     await policies.set({ accountId: "acme" }, { ttlSeconds: 3600 });
     await startWorker(workerEnv({ redisUrls: [redis.url], endpoint: sqs.endpoint, ...queues }), client);
     await send(

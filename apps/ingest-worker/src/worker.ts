@@ -40,8 +40,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   const metrics = createMetrics();
   const budget = createByteBudget(env.INGEST_MAX_INFLIGHT_BYTES);
   const ingest = createIngest({
-    store: createEntryStore(deps.redis.redis, keys),
-    resolver: createCachedResolver(deps.redis.redis, keys, {
+    store: createEntryStore(deps.redis, keys),
+    resolver: createCachedResolver(deps.redis.client, keys, {
       defaultTtlSeconds: env.DEFAULT_TTL_SECONDS,
       maxAgeMs: env.TTL_CACHE_MS,
       now,

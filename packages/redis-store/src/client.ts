@@ -202,7 +202,8 @@ export interface Redis {
 
 /** What `createRedis` adds: the masters to SCAN, a ping for readiness, replica confirmation. */
 export interface RedisHandle {
-  redis: Redis;
+  /** The client for commands (a cluster routes each by its key). */
+  client: Redis;
   /** One client per master (the client itself when not a cluster), for SCAN, named `host:port`. */
   masters(): Promise<{ id: string; redis: Redis }[]>;
   ping(): Promise<void>;
@@ -250,7 +251,7 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
       }
     };
     return {
-      redis: bounded(cluster as unknown as Redis, limit, connect),
+      client: bounded(cluster as unknown as Redis, limit, connect),
       masters: () =>
         Promise.all(
           cluster.masters.map(async (m) => ({
@@ -270,15 +271,15 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
     };
   }
   const [url] = config.urls;
-  const client = createClient({ url, socket, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
-  client.on("error", onError);
-  const redis = bounded(client as unknown as Redis, limit);
+  const raw = createClient({ url, socket, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
+  raw.on("error", onError);
+  const client = bounded(raw as unknown as Redis, limit);
   return {
-    redis,
-    masters: async () => [{ id: "single", redis }],
+    client,
+    masters: async () => [{ id: "single", redis: client }],
     async ping() {
-      await ping(client.ping());
+      await ping(raw.ping());
     },
-    confirmWrites: replicaConfirmer(config, waitLimit, async () => [client as unknown as PrimaryClient]),
+    confirmWrites: replicaConfirmer(config, waitLimit, async () => [raw as unknown as PrimaryClient]),
   };
 }

@@ -1,17 +1,16 @@
 import { redisKeys } from "@gsk/redis-keys";
-import type { EntryMeta } from "@gsk/schema";
 import { test } from "@gsk/testing";
 import { describe, expect, onTestFinished } from "vitest";
 import { createRedis, type RedisConfig } from "./client.ts";
-import { createEntryStore } from "./entries.ts";
+import { createEntryStore, type EntryMeta } from "./entries.ts";
 
 const keys = redisKeys("gsk");
 
 async function open(config: RedisConfig) {
   const handle = createRedis(config, () => {});
-  await handle.redis.connect();
-  onTestFinished(() => handle.redis.destroy());
-  return { ...handle, store: createEntryStore(handle.redis, keys) };
+  await handle.client.connect();
+  onTestFinished(() => handle.client.destroy());
+  return { ...handle, store: createEntryStore(handle, keys) };
 }
 
 const meta = (over: Partial<EntryMeta> = {}): EntryMeta => ({
@@ -19,10 +18,19 @@ const meta = (over: Partial<EntryMeta> = {}): EntryMeta => ({
   accountId: "acme",
   flowId: "orders",
   eventId: "e-1",
-  producedAt: "2026-01-02T03:04:05.678Z",
-  storedAt: "2026-01-02T03:04:06.000Z",
-  expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  producedAt: Date.parse("2026-01-02T03:04:05.678Z"),
+  storedAt: Date.parse("2026-01-02T03:04:06.000Z"),
+  expiresAt: Date.now() + 3_600_000,
   ...over,
+});
+
+/** The entry as the API serves it: times as RFC 3339 UTC text. */
+const served = (m: Omit<EntryMeta, "webhookKey"> & { webhookKey?: string }, data: unknown) => ({
+  ...m,
+  data,
+  producedAt: new Date(m.producedAt).toISOString(),
+  storedAt: new Date(m.storedAt).toISOString(),
+  expiresAt: m.expiresAt === null ? null : new Date(m.expiresAt).toISOString(),
 });
 
 describe("entry store on a real Redis", () => {
@@ -31,7 +39,7 @@ describe("entry store on a real Redis", () => {
     const m = meta();
     expect(await store.write({ meta: m, dataJson: '{"x":[1,"é"]}' })).toBe("written");
     const record = await store.read("hook-1");
-    expect(JSON.parse(record!.body)).toEqual({ ...m, data: { x: [1, "é"] } });
+    expect(JSON.parse(record!.body)).toEqual(served(m, { x: [1, "é"] }));
     expect(record!.etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
     expect(record!.accountId).toBe("acme");
     expect(await store.read("absent")).toBeNull();
@@ -39,9 +47,9 @@ describe("entry store on a real Redis", () => {
 
   test("expires the key at expiresAt exactly, or never", async ({ redis }) => {
     const { store } = await open({ urls: [redis.url], cluster: false });
-    const expiresAt = new Date(Date.now() + 120_000).toISOString();
+    const expiresAt = Date.now() + 120_000;
     await store.write({ meta: meta({ expiresAt }), dataJson: "1" });
-    expect(Number(await redis.cli("PEXPIRETIME", "gsk:entry:hook-1"))).toBe(Date.parse(expiresAt));
+    expect(Number(await redis.cli("PEXPIRETIME", "gsk:entry:hook-1"))).toBe(expiresAt);
     await store.write({ meta: meta({ webhookKey: "forever", expiresAt: null }), dataJson: "1" });
     expect(await redis.cli("PTTL", "gsk:entry:forever")).toBe("-1");
   });
@@ -51,7 +59,7 @@ describe("entry store on a real Redis", () => {
   }) => {
     const { store } = await open({ urls: [redis.url], cluster: false });
     const at = (p: string, e: string) =>
-      meta({ producedAt: p, eventId: e, storedAt: new Date().toISOString() });
+      meta({ producedAt: Date.parse(p), eventId: e, storedAt: Date.now() });
     expect(await store.write({ meta: at("2026-01-02T00:00:00.000Z", "b"), dataJson: '"v1"' })).toBe(
       "written",
     );
@@ -82,9 +90,9 @@ describe("entry store on a real Redis", () => {
     redis,
   }) => {
     const { store } = await open({ urls: [redis.url], cluster: false });
-    const soon = new Date(Date.now() + 300).toISOString();
+    const soon = Date.now() + 300;
     expect(await store.write({ meta: meta({ expiresAt: soon }), dataJson: '"a"' })).toBe("written");
-    const rival = meta({ accountId: "rival", eventId: "z", producedAt: new Date().toISOString() });
+    const rival = meta({ accountId: "rival", eventId: "z", producedAt: Date.now() });
     expect(await store.write({ meta: rival, dataJson: '"b"' })).toBe("conflict");
     expect(await store.owners(["hook-1", "free"])).toEqual(["acme", null]);
     expect(JSON.parse((await store.read("hook-1"))!.body).data).toBe("a");
@@ -114,7 +122,7 @@ describe("entry store on a real Redis", () => {
     ]);
     for (const key of ["k1", "k7"]) {
       const record = await store.read(key);
-      expect(JSON.parse(record!.body)).toEqual({ ...shared, webhookKey: key, data: JSON.parse(data) });
+      expect(JSON.parse(record!.body)).toEqual(served({ ...shared, webhookKey: key }, JSON.parse(data)));
     }
     expect((await store.read("k1"))!.etag).not.toBe((await store.read("k2"))!.etag);
   });
@@ -137,17 +145,22 @@ describe("entry store on a real Redis", () => {
     const { store } = await open({ urls: [redis.url], cluster: false });
     await store.write({ meta: meta(), dataJson: "1" });
     await redis.cli("SCRIPT", "FLUSH");
-    expect(await store.write({ meta: meta({ producedAt: "2026-01-03T00:00:00.000Z" }), dataJson: "2" })).toBe(
-      "written",
-    );
+    expect(
+      await store.write({
+        meta: meta({ producedAt: Date.parse("2026-01-03T00:00:00.000Z") }),
+        dataJson: "2",
+      }),
+    ).toBe("written");
   });
 
   test("reads for the archive return the body and absolute expiry", async ({ redis }) => {
-    const { store, redis: client } = await open({ urls: [redis.url], cluster: false });
-    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const expiresAt = Date.now() + 60_000;
     await store.write({ meta: meta({ expiresAt }), dataJson: "1" });
-    const [record, gone] = await store.readForArchive(client, ["gsk:entry:hook-1", "gsk:entry:gone"]);
-    expect(record?.pexpireTime).toBe(Date.parse(expiresAt));
+    const [source] = await store.scanSources();
+    expect((await store.scanKeys(source!, "0", 100)).keys).toEqual(["gsk:entry:hook-1"]);
+    const [record, gone] = await store.readForArchive(source!, ["gsk:entry:hook-1", "gsk:entry:gone"]);
+    expect(record?.pexpireTime).toBe(expiresAt);
     expect(JSON.parse(record?.body ?? "{}").webhookKey).toBe("hook-1");
     expect(gone).toBeNull();
   });

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import type { RedisKeys } from "@gsk/redis-keys";
-import { type EntryMeta, entryEtag, entryHead, entryTail } from "@gsk/schema";
-import type { Redis } from "./client.ts";
+import { formatInstant } from "@gsk/schema";
+import type { RedisHandle } from "./client.ts";
 
 /**
- * An entry is a Redis hash: `b` the API JSON (served as is), `t` its ETag, `a` the account (for
- * token scoping without parsing), `p` producedAt in epoch ms and `e` the eventId (for
- * last-writer-wins). Its expiry is set absolutely with PEXPIREAT.
+ * How an entry is stored and served (this module is the only place that knows). An entry is a
+ * Redis hash: `b` the API JSON (served as is), `t` its ETag, `a` the account (for token scoping
+ * without parsing), `p` producedAt in epoch ms and `e` the eventId (for last-writer-wins). Its
+ * expiry is set absolutely with PEXPIREAT.
  */
 const F = { body: "b", etag: "t", account: "a", producedAt: "p", eventId: "e" } as const;
 
@@ -43,6 +44,44 @@ export function isNewerVersion(
 ): boolean {
   if (a.producedAtMs !== b.producedAtMs) return a.producedAtMs > b.producedAtMs;
   return Buffer.compare(Buffer.from(a.eventId), Buffer.from(b.eventId)) > 0;
+}
+
+/**
+ * An entry's fields other than `data`, with its times as epoch milliseconds: they become RFC 3339
+ * text only in the stored JSON (`expiresAt` null: never expires).
+ */
+export interface EntryMeta {
+  webhookKey: string;
+  accountId: string;
+  flowId: string;
+  eventId: string;
+  producedAt: number;
+  storedAt: number;
+  expiresAt: number | null;
+}
+
+/**
+ * The start of an entry's API JSON, `{"webhookKey":"…",`: the only part that differs between the
+ * entries of one message, so the rest (`entryTail`) is built once however many keys it names.
+ */
+function entryHead(webhookKey: string): string {
+  return `{"webhookKey":${JSON.stringify(webhookKey)},`;
+}
+
+/** The rest of an entry's API JSON after `entryHead`, with `data` given already serialized. */
+function entryTail(meta: Omit<EntryMeta, "webhookKey">, dataJson: string): string {
+  const expiresAt = meta.expiresAt === null ? "null" : `"${formatInstant(meta.expiresAt)}"`;
+  return (
+    `"accountId":${JSON.stringify(meta.accountId)},"flowId":${JSON.stringify(meta.flowId)},` +
+    `"data":${dataJson},"eventId":${JSON.stringify(meta.eventId)},` +
+    `"producedAt":"${formatInstant(meta.producedAt)}","storedAt":"${formatInstant(meta.storedAt)}",` +
+    `"expiresAt":${expiresAt}}`
+  );
+}
+
+/** A strong ETag of an entry's JSON (head then tail), computed once when the entry is written. */
+function entryEtag(head: string, tail: string): string {
+  return `"${createHash("sha256").update(head).update(tail).digest("base64url").slice(0, 27)}"`;
 }
 
 /** One entry to write: its fields and its `data` already serialized. */
@@ -93,15 +132,25 @@ export interface EntryStore {
   read(webhookKey: string): Promise<StoredRecord | null>;
   /** The version Redis holds for a webhook key (producedAt ms, eventId), or null. */
   readVersion(webhookKey: string): Promise<{ producedAtMs: number; eventId: string } | null>;
-  /** The stored JSON and absolute expiry of each key (one pipeline), for the archiver; null when gone. */
-  readForArchive(redis: Redis, keys: string[]): Promise<(ArchivableRecord | null)[]>;
+  /** The primaries to scan (one when not a cluster), each named `host:port`. */
+  scanSources(): Promise<string[]>;
+  /** One SCAN page of one primary's entry keys; `cursor` "0" starts, a returned "0" ends. */
+  scanKeys(source: string, cursor: string, count: number): Promise<{ cursor: string; keys: string[] }>;
+  /** The stored JSON and absolute expiry of scanned keys (one pipeline); null when gone since. */
+  readForArchive(source: string, keys: string[]): Promise<(ArchivableRecord | null)[]>;
 }
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");
 }
 
-export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
+export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntryStore {
+  const redis = handle.client;
+  const primary = async (source: string) => {
+    const found = (await handle.masters()).find((m) => m.id === source);
+    if (!found) throw new Error(`no Redis primary ${source} (the cluster changed during the run)`);
+    return found.redis;
+  };
   const writeOne = async (webhookKey: string, tail: string, fixed: string[]): Promise<WriteResult> => {
     const head = entryHead(webhookKey);
     const [producedAt, eventId, accountId, expiresAt] = fixed as [string, string, string, string];
@@ -122,10 +171,10 @@ export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
   const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite) => {
     const tail = entryTail(meta, dataJson);
     const fixed = [
-      String(Date.parse(meta.producedAt)),
+      String(meta.producedAt),
       meta.eventId,
       meta.accountId,
-      meta.expiresAt === null ? "" : String(Date.parse(meta.expiresAt)),
+      meta.expiresAt === null ? "" : String(meta.expiresAt),
     ];
     const perGroup = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / tail.length));
     const results: WriteResult[] = [];
@@ -156,7 +205,14 @@ export function createEntryStore(redis: Redis, keys: RedisKeys): EntryStore {
       const [p, e] = await redis.hmGet(keys.entry(webhookKey), [F.producedAt, F.eventId]);
       return p == null || e == null ? null : { producedAtMs: Number(p), eventId: e };
     },
-    async readForArchive(node, batch) {
+    async scanSources() {
+      return (await handle.masters()).map((m) => m.id);
+    },
+    async scanKeys(source, cursor, count) {
+      return (await primary(source)).scan(cursor, { MATCH: keys.entryPattern, COUNT: count });
+    },
+    async readForArchive(source, batch) {
+      const node = await primary(source);
       const replies = await Promise.all(
         batch.flatMap((key) => [node.hmGet(key, [F.body]), node.pExpireTime(key)]),
       );

@@ -9,6 +9,7 @@ export {
 export {
   type ArchivableRecord,
   createEntryStore,
+  type EntryMeta,
   type EntryStore,
   type EntryWrite,
   isNewerVersion,

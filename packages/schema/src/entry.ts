@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as v from "valibot";
 import { EventIdSchema, IdSchema, WebhookKeySchema } from "./envelope.ts";
 
@@ -21,29 +20,3 @@ export const StoredEntrySchema = v.object({
 });
 
 export type StoredEntry = v.InferOutput<typeof StoredEntrySchema>;
-
-/** The fields of an entry other than `data`. */
-export type EntryMeta = Omit<StoredEntry, "data">;
-
-/**
- * The start of an entry's API JSON, `{"webhookKey":"…",`: the only part that differs between the
- * entries of one message, so the rest (`entryTail`) is built once however many keys it names.
- */
-export function entryHead(webhookKey: string): string {
-  return `{"webhookKey":${JSON.stringify(webhookKey)},`;
-}
-
-/** The rest of an entry's API JSON after `entryHead`, with `data` given already serialized. */
-export function entryTail(meta: Omit<EntryMeta, "webhookKey">, dataJson: string): string {
-  return (
-    `"accountId":${JSON.stringify(meta.accountId)},"flowId":${JSON.stringify(meta.flowId)},` +
-    `"data":${dataJson},"eventId":${JSON.stringify(meta.eventId)},` +
-    `"producedAt":"${meta.producedAt}","storedAt":"${meta.storedAt}",` +
-    `"expiresAt":${meta.expiresAt === null ? "null" : `"${meta.expiresAt}"`}}`
-  );
-}
-
-/** A strong ETag of an entry's JSON (head then tail), computed once when the entry is written. */
-export function entryEtag(head: string, tail: string): string {
-  return `"${createHash("sha256").update(head).update(tail).digest("base64url").slice(0, 27)}"`;
-}

@@ -12,7 +12,7 @@ export type RejectCode =
   | "account_conflict";
 
 export type ParsedMessage =
-  | { ok: true; envelope: Envelope; dataJson: string }
+  | { ok: true; envelope: Envelope; dataJson: string; producedAtMs: number | undefined }
   | { ok: false; code: Exclude<RejectCode, "account_conflict">; detail: string; errors: FieldError[] };
 
 export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
@@ -49,8 +49,9 @@ export function createMessageParser(rules: MessageRules): (body: string) => Pars
       };
     }
     const { producedAt } = result.output;
+    const producedAtMs = producedAt === undefined ? undefined : parseRfc3339(producedAt);
     const latest = rules.now() + skewMs;
-    if (producedAt !== undefined && (parseRfc3339(producedAt) as number) > latest) {
+    if (producedAtMs !== undefined && producedAtMs > latest) {
       const message = `must not be later than now plus ${rules.maxClockSkewSeconds} s (${formatInstant(latest)})`;
       return {
         ok: false,
@@ -59,6 +60,6 @@ export function createMessageParser(rules: MessageRules): (body: string) => Pars
         errors: [{ path: "producedAt", message }],
       };
     }
-    return { ok: true, envelope: result.output, dataJson: JSON.stringify(result.output.data) };
+    return { ok: true, envelope: result.output, dataJson: JSON.stringify(result.output.data), producedAtMs };
   };
 }

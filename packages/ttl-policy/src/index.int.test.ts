@@ -1,15 +1,23 @@
 import { redisKeys } from "@gsk/redis-keys";
+import { createRedis } from "@gsk/redis-store";
 import { redisClient, test } from "@gsk/testing";
 import { createClient } from "redis";
-import { describe, expect } from "vitest";
+import { describe, expect, onTestFinished } from "vitest";
 import { createCachedResolver, createPolicyStore } from "./index.ts";
 
 const keys = redisKeys("gsk");
 
+async function handleOf(url: string) {
+  const handle = createRedis({ urls: [url], cluster: false }, () => {});
+  await handle.client.connect();
+  onTestFinished(() => handle.client.destroy());
+  return handle;
+}
+
 describe("policy store on a real Redis", () => {
   test("sets, reads and deletes account and flow policies", async ({ redis }) => {
     const client = await redisClient(redis.url);
-    const store = createPolicyStore(client, keys, 604_800);
+    const store = createPolicyStore(await handleOf(redis.url), keys, 604_800);
     expect(await store.get({ accountId: "acme" })).toBeNull();
 
     await store.set({ accountId: "acme" }, { ttlSeconds: 3600 });
@@ -24,8 +32,7 @@ describe("policy store on a real Redis", () => {
   });
 
   test("effective TTL: flow over account over default, with its source", async ({ redis }) => {
-    const client = await redisClient(redis.url);
-    const store = createPolicyStore(client, keys, 604_800);
+    const store = createPolicyStore(await handleOf(redis.url), keys, 604_800);
     expect(await store.effective("acme", "orders")).toEqual({ ttlSeconds: 604_800, source: "default" });
     await store.set({ accountId: "acme" }, { ttlSeconds: 7200 });
     expect(await store.effective("acme", "orders")).toEqual({ ttlSeconds: 7200, source: "account" });
@@ -39,7 +46,7 @@ describe("policy store on a real Redis", () => {
 describe("cached resolver", () => {
   test("reuses a read for maxAgeMs and reads again right after", async ({ redis }) => {
     const client = await redisClient(redis.url);
-    const store = createPolicyStore(client, keys, 600);
+    const store = createPolicyStore(await handleOf(redis.url), keys, 600);
     let now = 1_000_000;
     const resolver = createCachedResolver(client, keys, {
       defaultTtlSeconds: 600,
@@ -57,7 +64,7 @@ describe("cached resolver", () => {
 
   test("a policy change reaches a resolver within 5 seconds of wall time", async ({ redis }) => {
     const client = await redisClient(redis.url);
-    const store = createPolicyStore(client, keys, 600);
+    const store = createPolicyStore(await handleOf(redis.url), keys, 600);
     const resolver = createCachedResolver(client, keys, { defaultTtlSeconds: 600 });
     expect((await resolver.resolve("acme", "orders")).ttlSeconds).toBe(600);
 

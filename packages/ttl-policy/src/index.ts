@@ -9,6 +9,31 @@ export interface PolicyRedis {
   del(key: string): Promise<number | unknown>;
 }
 
+/** What a policy store needs of a Redis connection (`@gsk/redis-store`'s handle satisfies it). */
+export interface PolicyHandle {
+  client: PolicyRedis;
+  /** Every primary, to list policies on a cluster. */
+  masters(): Promise<
+    {
+      redis: PolicyRedis & {
+        scan(
+          cursor: string,
+          options: { MATCH: string; COUNT: number },
+        ): Promise<{ cursor: string; keys: string[] }>;
+      };
+    }[]
+  >;
+  /** Whether writes to these keys reached the replicas they must (Redis WAIT). */
+  confirmWrites(keys: string[]): Promise<boolean>;
+}
+
+/** A stored policy with where it applies (`flowId` null: the account's). */
+export interface ListedPolicy {
+  accountId: string;
+  flowId: string | null;
+  ttlSeconds: number | null;
+}
+
 /** Where a policy applies: an account, or one flow of an account. */
 export interface PolicyScope {
   accountId: string;
@@ -53,23 +78,25 @@ export interface PolicyStore {
   delete(scope: PolicyScope): Promise<boolean>;
   /** The effective TTL, read from Redis now (no cache). */
   effective(accountId: string, flowId: string): Promise<EffectiveTtl>;
+  /** Every stored policy, a SCAN page at a time, on every primary. */
+  list(pageSize: number): AsyncIterable<ListedPolicy[]>;
 }
 
 /**
- * The policies in Redis. A write resolves once `confirmWrites` says it reached the replicas it
+ * The policies in Redis. A write resolves once the handle confirms it reached the replicas it
  * must (Redis WAIT); when they fall short in time it rejects, and the caller may retry.
  */
 export function createPolicyStore(
-  redis: PolicyRedis,
+  handle: PolicyHandle,
   keys: RedisKeys,
   defaultTtlSeconds: number,
-  confirmWrites: (keys: string[]) => Promise<boolean> = async () => true,
 ): PolicyStore {
+  const redis = handle.client;
   const keyOf = (scope: PolicyScope) =>
     scope.flowId ? keys.flowPolicy(scope.accountId, scope.flowId) : keys.accountPolicy(scope.accountId);
   const read = async (key: string) => decodePolicy(key, await redis.get(key));
   const confirmed = async (key: string) => {
-    if (!(await confirmWrites([key])))
+    if (!(await handle.confirmWrites([key])))
       throw new Error("Redis replicas did not confirm the policy write in time");
   };
   return {
@@ -92,10 +119,27 @@ export function createPolicyStore(
       ]);
       return resolveTtl(flow, account, defaultTtlSeconds);
     },
+    async *list(pageSize) {
+      for (const { redis: node } of await handle.masters()) {
+        let cursor = "0";
+        do {
+          const page = await node.scan(cursor, { MATCH: keys.policyPattern, COUNT: pageSize });
+          const found = await Promise.all(
+            page.keys.map(async (key) => {
+              const scope = keys.policyOf(key);
+              const policy = scope ? decodePolicy(key, await node.get(key)) : null;
+              return scope && policy ? [{ ...scope, ttlSeconds: policy.ttlSeconds }] : [];
+            }),
+          );
+          yield found.flat();
+          cursor = page.cursor;
+        } while (cursor !== "0");
+      }
+    },
   };
 }
 
-/** Longest a cached policy may be served: ARCHITECTURE section 4 promises 5 seconds. */
+/** Longest a cached policy may be served: the contract promises 5 seconds. */
 export const MAX_POLICY_STALENESS_MS = 5000;
 
 export interface CachedResolverOptions {
