@@ -14,11 +14,16 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-ensure_redis() {
-  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then return; fi
-  log "installing redis-server from Debian packages"
+# Debian packages the tests use: redis-server, and Chromium for the page tests (driven by
+# playwright-core; no browser is downloaded).
+ensure_debian_packages() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]} from Debian packages"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 pnpm_major() { command pnpm --version 2>/dev/null | cut -d. -f1; }
@@ -46,6 +51,6 @@ ensure_deps() {
   esac
 }
 
-ensure_redis
+ensure_debian_packages
 ensure_pnpm
 ensure_deps

@@ -1,4 +1,5 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ID_PATTERN, WEBHOOK_KEY_PATTERN } from "@gsk/schema";
 import { listen } from "@gsk/service";
 import { sqsClient, test } from "@gsk/testing";
 import { describe, expect, onTestFinished } from "vitest";
@@ -358,11 +359,29 @@ describe("operations", () => {
     const { app } = await buildApi({ redisUrl: redis.url });
     const doc = await json(await app.request("/openapi.json"));
     expect(doc.openapi).toBe("3.1.0");
-    expect(doc.components.schemas.Envelope.properties.accountId.pattern).toBe(
-      "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-    );
-    expect(doc.components.schemas.TtlPolicy.properties.ttlSeconds).toBeDefined();
-    expect(Object.keys(doc.paths)).toContain("/v1/ttl-policies/effective");
-    expect(await (await app.request("/docs")).text()).toContain('fetch("/openapi.json")');
+    const envelope = doc.paths["/v1/data"].post.requestBody.content["application/json"].schema;
+    expect(envelope.properties.accountId.pattern).toBe(ID_PATTERN.source);
+    const read = doc.paths["/v1/data/{webhookKey}"].get;
+    expect(read.parameters[0].schema.pattern).toBe(WEBHOOK_KEY_PATTERN.source);
+    expect(Object.keys(read.responses).sort()).toEqual(["200", "304", "400", "401", "403", "404", "503"]);
+    const policy = doc.paths["/v1/ttl-policies/accounts/{accountId}"].put;
+    expect(policy.requestBody.content["application/json"].schema.properties.ttlSeconds).toBeDefined();
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      "/docs",
+      "/healthz",
+      "/metrics",
+      "/openapi.json",
+      "/readyz",
+      "/v1/data",
+      "/v1/data/batch",
+      "/v1/data/{webhookKey}",
+      "/v1/ttl-policies/accounts/{accountId}",
+      "/v1/ttl-policies/accounts/{accountId}/flows/{flowId}",
+      "/v1/ttl-policies/effective",
+    ]);
+    expect(await (await app.request("/docs")).text()).toContain('<script src="/docs/scalar.js">');
+    const script = await app.request("/docs/scalar.js");
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect((await script.text()).length).toBeGreaterThan(100_000);
   });
 });

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { EVENT_ID_PATTERN } from "@gsk/schema";
 import { bearerToken, bodyLimitOf, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "./deps.ts";
-import { docsPage, openApiDocument } from "./openapi.ts";
+import { docsPage, openApiDocument, scalarScript } from "./openapi.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { ttlPolicyRoutes } from "./routes/ttl-policies.ts";
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 const unauthorized = () =>
@@ -17,8 +18,9 @@ const unauthorized = () =>
 /** The get-api Hono app, built from its dependencies (no module state). */
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const document = JSON.stringify(openApiDocument(deps.env));
   const docs = docsPage();
+  let document: Promise<string> | undefined;
+  let script: string | undefined;
 
   // A request answered before its body was read (401, 413, ...) closes its connection: the unread
   // rest of the body would otherwise be taken for the next request of a keep-alive client.
@@ -32,7 +34,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.use("*", async (c, next) => {
     const started = performance.now();
     const given = c.req.header("x-request-id");
-    const reqId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const reqId = given && EVENT_ID_PATTERN.test(given) ? given : randomUUID();
     c.set("reqId", reqId);
     c.set("deps", deps);
     c.header("X-Request-Id", reqId);
@@ -62,8 +64,30 @@ export function createApp(deps: Deps): Hono<AppEnv> {
       stopping: () => deps.lifecycle.shuttingDown,
     }),
   );
-  app.get("/openapi.json", (c) => c.body(document, 200, { "Content-Type": "application/json" }));
-  app.get("/docs", (c) => c.html(docs));
+  // Generated once, on first request, from the descriptions the routes carry.
+  app.get(
+    "/openapi.json",
+    describeRoute({ summary: "This document", responses: { 200: { description: "OpenAPI 3.1" } } }),
+    async (c) => {
+      document ??= openApiDocument(app as never).then((doc) => JSON.stringify(doc));
+      return c.body(await document, 200, { "Content-Type": "application/json" });
+    },
+  );
+  app.get(
+    "/docs",
+    describeRoute({
+      summary: "The API reference: try the API with your token",
+      responses: { 200: { description: "HTML" } },
+    }),
+    (c) => c.html(docs),
+  );
+  app.get("/docs/scalar.js", (c) => {
+    script ??= scalarScript();
+    return c.body(script, 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=86400",
+    });
+  });
 
   const v1 = new Hono<AppEnv>();
   v1.use("*", async (c, next) => {

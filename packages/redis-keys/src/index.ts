@@ -1,3 +1,5 @@
+import { PREFIX_PATTERN, WEBHOOK_KEY_PATTERN } from "@gsk/schema";
+
 /** Thrown when a prefix or key segment could break the key space (braces, globs, whitespace, `:`). */
 export class KeySegmentError extends Error {
   constructor(what: string, value: string) {
@@ -6,8 +8,9 @@ export class KeySegmentError extends Error {
   }
 }
 
-const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
-const SEGMENT = /^[A-Za-z0-9._~-]{1,128}$/;
+const PREFIX = PREFIX_PATTERN;
+// Account ids, flow ids and webhook keys all fit the webhook-key alphabet.
+const SEGMENT = WEBHOOK_KEY_PATTERN;
 
 function prefixOf(prefix: string): string {
   if (!PREFIX.test(prefix)) throw new KeySegmentError("prefix", prefix);

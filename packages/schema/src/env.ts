@@ -71,13 +71,13 @@ const REDIS_URL = v.pipe(
   ),
 );
 
-/** A key prefix: letters, digits, `.`, `_` and `-` only, so it cannot break the key space. */
+/** A Redis key prefix: letters, digits, `.`, `_` and `-` only, so it cannot break the key space. */
+export const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/** `REDIS_PREFIX`. */
 export const PrefixSchema = v.pipe(
   v.string(),
-  v.regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/,
-    "must be 1-32 characters of [A-Za-z0-9._-], starting with a letter or digit",
-  ),
+  v.regex(PREFIX_PATTERN, "must be 1-32 characters of [A-Za-z0-9._-], starting with a letter or digit"),
 );
 
 /** The Redis variables shared by every app. */

@@ -5,9 +5,12 @@ export const DEFAULT_MAX_DATA_BYTES = 262_144;
 /** How deep `data` may nest: `[[1]]` has depth 2. */
 export const MAX_DATA_DEPTH = 64;
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const WEBHOOK_KEY_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
-const EVENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** An account or flow id. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A webhook key (also the alphabet of every Redis key segment). */
+export const WEBHOOK_KEY_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+/** An event id (also a request id). */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** An account or flow id: 1-64 chars of `[A-Za-z0-9._-]`, starting with a letter or digit. */
 export const IdSchema = v.pipe(

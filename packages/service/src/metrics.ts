@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { collectDefaultMetrics, Registry } from "prom-client";
 
 /**
@@ -23,27 +24,48 @@ export interface HealthChecks {
 /** `/healthz`, `/readyz` and `/metrics` (Prometheus text), unauthenticated as the contract says. */
 export function opsRoutes(registry: Registry, checks: HealthChecks): Hono {
   const app = new Hono();
-  app.get("/healthz", (c) => {
-    const problem = checks.live?.();
-    return problem ? c.json({ status: "unhealthy", reason: problem }, 503) : c.json({ status: "ok" });
-  });
+  app.get(
+    "/healthz",
+    describeRoute({
+      summary: "Liveness",
+      responses: { 200: { description: "Alive" }, 503: { description: "Should be restarted (the reason)" } },
+    }),
+    (c) => {
+      const problem = checks.live?.();
+      return problem ? c.json({ status: "unhealthy", reason: problem }, 503) : c.json({ status: "ok" });
+    },
+  );
   // The answer names what is down, never an error's text (it may carry hosts or credentials).
-  app.get("/readyz", async (c) => {
-    let reason: string | undefined;
-    if (checks.stopping()) reason = "shutting down";
-    else {
-      const names = Object.keys(checks.ready);
-      const results = await Promise.allSettled(names.map((name) => checks.ready[name]?.()));
-      const down = names.filter((_, i) => results[i]?.status === "rejected");
-      if (down.length > 0) reason = `not answering: ${down.join(", ")}`;
-    }
-    if (reason === undefined) return c.json({ status: "ready" });
-    c.header("Retry-After", "5");
-    return c.json({ status: "not ready", reason }, 503);
-  });
-  app.get("/metrics", async (c) => {
-    c.header("Content-Type", registry.contentType);
-    return c.body(await registry.metrics());
-  });
+  app.get(
+    "/readyz",
+    describeRoute({
+      summary: "Readiness",
+      responses: {
+        200: { description: "Every dependency answers" },
+        503: { description: "Not ready: names what is down, or that the process is shutting down" },
+      },
+    }),
+    async (c) => {
+      let reason: string | undefined;
+      if (checks.stopping()) reason = "shutting down";
+      else {
+        const names = Object.keys(checks.ready);
+        const results = await Promise.allSettled(names.map((name) => checks.ready[name]?.()));
+        const down = names.filter((_, i) => results[i]?.status === "rejected");
+        if (down.length > 0) reason = `not answering: ${down.join(", ")}`;
+      }
+      if (reason === undefined) return c.json({ status: "ready" });
+      c.header("Retry-After", "5");
+      return c.json({ status: "not ready", reason }, 503);
+    },
+  );
+  app.get(
+    "/metrics",
+    describeRoute({ summary: "Prometheus metrics", responses: { 200: { description: "Text format" } } }),
+    async (c) => {
+      c.header("Content-Type", registry.contentType);
+      return c.body(await registry.metrics());
+    },
+  );
   return app;
 }

@@ -1,9 +1,21 @@
-import { AccountParamSchema, EffectiveQuerySchema, FlowParamSchema, TtlPolicySchema } from "@gsk/schema";
+import {
+  AccountParamSchema,
+  EffectiveQuerySchema,
+  EffectiveTtlSchema,
+  FlowParamSchema,
+  IdSchema,
+  TtlPolicySchema,
+} from "@gsk/schema";
 import { ApiError, canSeeAccount } from "@gsk/service";
 import type { PolicyScope } from "@gsk/ttl-policy";
 import { type Context, Hono } from "hono";
+import { type DescribeRouteOptions, describeRoute } from "hono-openapi";
 import type { AppEnv } from "../deps.ts";
 import { check, jsonBody, requireScope, withRedis } from "../http-util.ts";
+import { authProblems, jsonContent, pathParam, problems, secured } from "../openapi.ts";
+
+const accountParam = pathParam("accountId", IdSchema, "The account", "acme");
+const flowParam = pathParam("flowId", IdSchema, "The flow", "orders");
 
 function scopeOf(c: Context<AppEnv>): PolicyScope {
   requireScope(c, "ttl:admin");
@@ -48,18 +60,70 @@ export function ttlPolicyRoutes(): Hono<AppEnv> {
     return c.body(null, 204);
   };
 
-  for (const path of ["/accounts/:accountId", "/accounts/:accountId/flows/:flowId"]) {
-    app.get(path, get).put(path, put).delete(path, del);
+  const scopes = [
+    { path: "/accounts/:accountId", scope: "account", params: [accountParam] },
+    { path: "/accounts/:accountId/flows/:flowId", scope: "flow", params: [accountParam, flowParam] },
+  ];
+  for (const { path, scope, params } of scopes) {
+    const describe = (summary: string, responses: DescribeRouteOptions["responses"], body?: boolean) =>
+      describeRoute({
+        ...secured,
+        summary: `${summary} the ${scope} TTL policy (ttl:admin)`,
+        parameters: params,
+        ...(body ? { requestBody: { required: true, content: jsonContent(TtlPolicySchema) } } : {}),
+        responses: { ...responses, ...problems(authProblems) },
+      });
+    app
+      .get(
+        path,
+        describe("Read", {
+          200: { description: "The policy", content: jsonContent(TtlPolicySchema) },
+          ...problems({ 404: "No policy" }),
+        }),
+        get,
+      )
+      .put(
+        path,
+        describe(
+          "Set",
+          {
+            200: { description: "The stored policy", content: jsonContent(TtlPolicySchema) },
+            ...problems({ 400: "Invalid policy" }),
+          },
+          true,
+        ),
+        put,
+      )
+      .delete(
+        path,
+        describe("Delete", { 204: { description: "Deleted" }, ...problems({ 404: "No policy" }) }),
+        del,
+      );
   }
 
-  app.get("/effective", async (c) => {
-    requireScope(c, "ttl:admin");
-    const { accountId, flowId } = check(EffectiveQuerySchema, c.req.query(), "query");
-    if (!canSeeAccount(c.var.principal, accountId)) {
-      throw new ApiError("not_found", `No account ${accountId}`);
-    }
-    return c.json(await withRedis(c.var.deps, () => c.var.deps.policies.effective(accountId, flowId)));
-  });
+  app.get(
+    "/effective",
+    describeRoute({
+      ...secured,
+      summary: "The effective TTL of a flow and where it comes from (ttl:admin)",
+      parameters: [
+        { ...accountParam, in: "query" },
+        { ...flowParam, in: "query" },
+      ],
+      responses: {
+        200: { description: "Effective TTL", content: jsonContent(EffectiveTtlSchema) },
+        ...problems({ 400: "Invalid query", ...authProblems }),
+      },
+    }),
+    async (c) => {
+      requireScope(c, "ttl:admin");
+      const { accountId, flowId } = check(EffectiveQuerySchema, c.req.query(), "query");
+      if (!canSeeAccount(c.var.principal, accountId)) {
+        throw new ApiError("not_found", `No account ${accountId}`);
+      }
+      return c.json(await withRedis(c.var.deps, () => c.var.deps.policies.effective(accountId, flowId)));
+    },
+  );
 
   return app;
 }
