@@ -1,4 +1,4 @@
-// The baseline: node:http + node-redis doing the same single read (HMGET) and write.
+// The baseline: node:http + node-redis doing the same reads (one HMGET; a batch pipelined).
 import { createServer } from "node:http";
 import { createClient } from "redis";
 
@@ -6,6 +6,18 @@ const [url, port] = [process.argv[2], Number(process.argv[3])];
 const redis = createClient({ url, commandOptions: { timeout: 0 } });
 await redis.connect();
 createServer(async (req, res) => {
+  if (req.method === "POST") {
+    // The batch read: every key in one pipeline, the stored JSON joined as is.
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const keys: string[] = JSON.parse(body).webhookKeys;
+    const found = await Promise.all(keys.map((k) => redis.hmGet(`gsk:entry:${k}`, ["b"])));
+    const entries = found.map(([b]) => b).filter((b) => b != null);
+    res
+      .writeHead(200, { "Content-Type": "application/json" })
+      .end(`{"entries":[${entries.join(",")}],"missing":[]}`);
+    return;
+  }
   const key = (req.url ?? "").slice("/v1/data/".length);
   const [body, etag] = await redis.hmGet(`gsk:entry:${key}`, ["b", "t"]);
   if (!body) {

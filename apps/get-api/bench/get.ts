@@ -1,25 +1,39 @@
-// pnpm bench get [--keys N] [--seconds S]: GET /v1/data/{key} of get-api (built bundle, auth and
-// ETag on, 1 KiB entries, random keys, 64 connections) against a bare node:http + node-redis
-// server doing the same read, at saturation and at a fixed rate of half the bare maximum.
-import { type ChildProcess, spawn } from "node:child_process";
+// pnpm bench get [--keys N] [--seconds S] [--rounds R]: GET /v1/data/{key} of get-api (the built
+// bundle: auth, ETag, metrics, request ids and logs on) against a bare node:http + node-redis server
+// doing the same read, 1 KiB entries, random keys, 64 connections. Saturation is measured with wrk
+// (C, one thread); latency at a fixed rate of half the bare maximum with hey. Each generator's CPU
+// share is printed, so a saturated generator shows. Rounds interleave the servers; medians.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
 import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
-import autocannon from "autocannon";
 
 const { values } = parseArgs({
   options: {
     keys: { type: "string", default: "100000" },
     seconds: { type: "string", default: "10" },
+    rounds: { type: "string", default: "3" },
     "log-level": { type: "string", default: "info" },
+    "command-timeout": { type: "boolean", default: false },
   },
 });
 const KEYS = Number(values.keys);
 const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
 const TOKEN = "bench-token-0123456789";
+
+for (const tool of ["wrk", "hey"]) {
+  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
+    console.error(`${tool} is not installed: apt-get install -y wrk hey (Debian packages)`);
+    process.exit(2);
+  }
+}
 
 const redisServer = await startRedis();
 const redis = createRedis({ urls: [redisServer.url], cluster: false }, () => {});
@@ -46,97 +60,199 @@ for (let i = 0; i < KEYS; i += 1000) {
 }
 redis.client.destroy();
 
+const work = mkdtempSync(join(tmpdir(), "gsk-bench-"));
+const script = join(work, "random-key.lua");
+const batchScript = join(work, "batch.lua");
+writeFileSync(
+  batchScript,
+  `math.randomseed(${Date.now() % 100000})
+local headers = { ["Authorization"] = "Bearer ${TOKEN}", ["Content-Type"] = "application/json" }
+request = function()
+  local start = math.random(0, ${KEYS - 100})
+  local keys = {}
+  for i = 0, 99 do keys[#keys + 1] = '"key-' .. (start + i) .. '"' end
+  return wrk.format("POST", "/v1/data/batch", headers, '{"webhookKeys":[' .. table.concat(keys, ",") .. ']}')
+end
+`,
+);
+writeFileSync(
+  script,
+  `math.randomseed(${Date.now() % 100000})
+local headers = { ["Authorization"] = "Bearer ${TOKEN}" }
+request = function()
+  return wrk.format("GET", "/v1/data/key-" .. math.random(0, ${KEYS - 1}), headers)
+end
+`,
+);
+
 async function serve(command: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, command, {
+  const child = spawn(command[0] as string, command.slice(1), {
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
   reapOnExit(child);
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status < 500) return child;
+      const res = await fetch(`http://127.0.0.1:${port}/v1/data/key-1`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      if (res.ok) return child;
     } catch {}
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server on ${port} did not start`);
 }
 
-function load(port: number, rate?: number) {
-  return autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: 64,
-    duration: SECONDS,
-    ...(rate ? { overallRate: rate } : {}),
-    headers: { authorization: `Bearer ${TOKEN}` },
-    requests: [
-      { setupRequest: (req) => ({ ...req, path: `/v1/data/key-${Math.floor(Math.random() * KEYS)}` }) },
-    ],
-  });
+/** Runs a load generator under bash, whose `times` gives its CPU seconds (user + system). */
+function generator(command: string): { output: string; cpuShare: number } {
+  const started = performance.now();
+  const run = spawnSync("bash", ["-c", `${command}; times`], { encoding: "utf8" });
+  const wall = (performance.now() - started) / 1000;
+  const lines = run.stdout.trim().split("\n");
+  const children = lines.at(-1) ?? "";
+  const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+    (s, m) => s + Number(m[1]) * 60 + Number(m[2]),
+    0,
+  );
+  return { output: run.stdout, cpuShare: cpu / wall };
+}
+
+const seconds = (text: string) => {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return Number.NaN;
+  return Number(m[1]) / (m[2] === "us" ? 1e6 : m[2] === "ms" ? 1e3 : 1);
+};
+
+function saturate(port: number) {
+  const { output, cpuShare } = generator(
+    `wrk -t1 -c64 -d${SECONDS}s --latency -s ${script} http://127.0.0.1:${port}`,
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const p99 = seconds(/\s99%\s+([\d.]+\w+)/.exec(output)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  return { rps, p99, non2xx, cpuShare };
+}
+
+function batch(port: number) {
+  const { output, cpuShare } = generator(
+    `wrk -t1 -c16 -d${SECONDS}s -s ${batchScript} http://127.0.0.1:${port}`,
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(output);
+  const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[transfer?.[2] ?? "B"] ?? 1;
+  return { rps, bytes: Number(transfer?.[1]) * unit, cpuShare };
+}
+
+function fixedRate(port: number, rate: number) {
+  // hey's -q is per worker: 64 workers share the rate. hey asks for one URL, so one key.
+  const perWorker = Math.max(1, Math.round(rate / 64));
+  const { output, cpuShare } = generator(
+    `hey -z ${SECONDS}s -c 64 -q ${perWorker} -H "Authorization: Bearer ${TOKEN}" http://127.0.0.1:${port}/v1/data/key-${Math.floor(Math.random() * KEYS)}`,
+  );
+  const p99 = Number(/99% in ([\d.]+) secs/.exec(output)?.[1]);
+  const p50 = Number(/50% in ([\d.]+) secs/.exec(output)?.[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const non2xx = [...output.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)]
+    .filter((m) => m[1] !== "200")
+    .reduce((s, m) => s + Number(m[2]), 0);
+  return { p50, p99, rps, non2xx, cpuShare };
 }
 
 const main = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const bare = fileURLToPath(new URL("./bare-server.ts", import.meta.url));
-const results: Record<
-  string,
-  { max: number; p50: number; p99: number; fixedP50: number; fixedP99: number; errors: number }
-> = {};
+const apiEnv = (port: number, commandTimeout: string) => ({
+  REDIS_URL: redisServer.url,
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  LOG_LEVEL: values["log-level"] as string,
+  REDIS_COMMAND_TIMEOUT_MS: commandTimeout,
+  API_TOKENS: JSON.stringify([
+    {
+      id: "bench",
+      sha256: createHash("sha256").update(TOKEN).digest("hex"),
+      scopes: ["data:read"],
+      accounts: ["*"],
+    },
+  ]),
+});
+const VARIANTS: [string, (port: number) => [string[], Record<string, string>]][] = [
+  ["bare", (port) => [[process.execPath, "--no-warnings", bare, redisServer.url, String(port)], {}]],
+  ["get-api", (port) => [[process.execPath, main], apiEnv(port, "2000")]],
+  ...(values["command-timeout"]
+    ? ([["no-timeout", (port: number) => [[process.execPath, main], apiEnv(port, "0")]]] as [
+        string,
+        (port: number) => [string[], Record<string, string>],
+      ][])
+    : []),
+];
 
-const bareMax: number[] = [];
-// get-api runs twice: with the default Redis command timeout, and without one, so the bench shows
-// what bounding every command costs.
-const VARIANTS = { bare: undefined, "get-api": "2000", "no-timeout": "0" } as const;
-for (const [name, commandTimeout] of Object.entries(VARIANTS)) {
-  const port = await freePort();
-  const child =
-    commandTimeout === undefined
-      ? await serve(["--no-warnings", bare, redisServer.url, String(port)], {}, port)
-      : await serve(
-          [main],
-          {
-            REDIS_URL: redisServer.url,
-            PORT: String(port),
-            HOST: "127.0.0.1",
-            LOG_LEVEL: values["log-level"] as string,
-            REDIS_COMMAND_TIMEOUT_MS: commandTimeout,
-            API_TOKENS: JSON.stringify([
-              {
-                id: "bench",
-                sha256: createHash("sha256").update(TOKEN).digest("hex"),
-                scopes: ["data:read"],
-                accounts: ["*"],
-              },
-            ]),
-          },
-          port,
-        );
-  await load(port); // warm-up
-  const sat = await load(port);
-  if (name === "bare") bareMax.push(sat.requests.average);
-  const fixed = await load(port, Math.round((bareMax[0] ?? sat.requests.average) / 2));
-  results[name] = {
-    max: sat.requests.average,
-    p50: sat.latency.p50,
-    p99: sat.latency.p99,
-    fixedP50: fixed.latency.p50,
-    fixedP99: fixed.latency.p99,
-    errors: sat.errors + sat.non2xx + fixed.errors + fixed.non2xx,
-  };
-  child.kill("SIGTERM");
+type Sample = {
+  rps: number;
+  p99: number;
+  fixedP50: number;
+  fixedP99: number;
+  errors: number;
+  wrkCpu: number;
+  heyCpu: number;
+  heyRps: number;
+  batchRps: number;
+  batchBytes: number;
+};
+const samples = new Map<string, Sample[]>();
+let bareMax = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, make] of VARIANTS) {
+    const port = await freePort();
+    const [command, env] = make(port);
+    const child = await serve(command, env, port);
+    saturate(port); // warm-up
+    const sat = saturate(port);
+    if (name === "bare" && round === 0) bareMax = sat.rps;
+    const fixed = fixedRate(port, bareMax / 2);
+    const batched = batch(port);
+    samples.set(name, [
+      ...(samples.get(name) ?? []),
+      {
+        rps: sat.rps,
+        p99: sat.p99,
+        fixedP50: fixed.p50,
+        fixedP99: fixed.p99,
+        errors: sat.non2xx + fixed.non2xx,
+        wrkCpu: sat.cpuShare,
+        heyCpu: fixed.cpuShare,
+        heyRps: fixed.rps,
+        batchRps: batched.rps,
+        batchBytes: batched.bytes,
+      },
+    ]);
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("exit", resolve));
+  }
 }
 
-const b = results.bare!;
-const g = results["get-api"]!;
-const n = results["no-timeout"]!;
-const row = (name: string, r: typeof b) =>
-  `${name.padEnd(10)} ${Math.round(r.max).toLocaleString("en").padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms | at ${Math.round(bareMax[0]! / 2)} req/s: p50 ${r.fixedP50} ms  p99 ${r.fixedP99} ms  (errors+non-2xx: ${r.errors})`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const med = (name: string, key: keyof Sample) => median((samples.get(name) ?? []).map((s) => s[key]));
+const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(
-  `get bench: ${KEYS} keys of ~1 KiB, 64 connections, ${SECONDS} s per run, get-api LOG_LEVEL=${values["log-level"]}`,
+  `get bench: ${KEYS} keys of ~1 KiB, 64 connections, ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, get-api LOG_LEVEL=${values["log-level"]}`,
 );
-console.log(row("bare", b));
-console.log(row("get-api", g));
-console.log(row("no-timeout", n));
+console.log(`fixed rate: ${Math.round(bareMax / 2)} req/s (half the bare maximum of round 1)`);
+for (const [name] of VARIANTS) {
+  console.log(
+    `${name.padEnd(10)} ${Math.round(med(name, "rps")).toLocaleString("en").padStart(7)} req/s  p99 ${ms(med(name, "p99"))} (wrk CPU ${(med(name, "wrkCpu") * 100).toFixed(0)}%)` +
+      ` | fixed rate: ${Math.round(med(name, "heyRps")).toLocaleString("en")} req/s served, p50 ${ms(med(name, "fixedP50"))}, p99 ${ms(med(name, "fixedP99"))} (hey CPU ${(med(name, "heyCpu") * 100).toFixed(0)}%)` +
+      `  errors+non-2xx: ${(samples.get(name) ?? []).reduce((s, x) => s + x.errors, 0)}`,
+  );
+}
+for (const [name] of VARIANTS) {
+  console.log(
+    `${name.padEnd(10)} batch of 100 keys: ${Math.round(med(name, "batchRps")).toLocaleString("en")} req/s, ${(med(name, "batchBytes") / 1024 ** 2).toFixed(1)} MiB/s`,
+  );
+}
+const ratio = med("get-api", "rps") / med("bare", "rps");
+const p99Ratio = med("get-api", "fixedP99") / med("bare", "fixedP99");
 console.log(
-  `\nget-api / bare at saturation: ${(g.max / b.max).toFixed(2)} (goal >= 0.85); get-api p99 at half the bare max: ${g.fixedP99} ms (goal <= 5 ms), ${n.fixedP99} ms without the Redis command timeout`,
+  `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85); p99 at the fixed rate: ${p99Ratio.toFixed(2)} x bare (goal <= 1.25); batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`,
 );
 await redisServer.dispose();
 process.exit(0);

@@ -1,15 +1,13 @@
-import { randomUUID } from "node:crypto";
-import { EVENT_ID_PATTERN } from "@gsk/schema";
 import { bearerToken, bodyLimitOf, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "./deps.ts";
+import { createObserver, requestId } from "./observe.ts";
 import { docsPage, openApiDocument, scalarScript } from "./openapi.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { ttlPolicyRoutes } from "./routes/ttl-policies.ts";
 
 const DEFAULT_BODY_LIMIT = 64 * 1024;
-
 const unauthorized = () =>
   problemResponse("unauthorized", "A valid bearer token is required", {
     headers: { "WWW-Authenticate": 'Bearer realm="gsk"' },
@@ -22,39 +20,34 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   let document: Promise<string> | undefined;
   let script: string | undefined;
 
-  // A request answered before its body was read (401, 413, ...) closes its connection: the unread
-  // rest of the body would otherwise be taken for the next request of a keep-alive client.
-  app.use("*", async (c, next) => {
-    await next();
-    const length = c.req.header("content-length");
-    const hasBody =
-      (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
-    if (hasBody && !c.req.raw.bodyUsed) c.res.headers.set("Connection", "close");
-  });
+  const observe = createObserver(deps);
+
+  // One wrapper per request: request id, metrics, the access log and Connection: close.
   app.use("*", async (c, next) => {
     const started = performance.now();
-    const given = c.req.header("x-request-id");
-    const reqId = given && EVENT_ID_PATTERN.test(given) ? given : randomUUID();
+    const reqId = requestId(c.req.header("x-request-id"));
     c.set("reqId", reqId);
     c.set("deps", deps);
     c.header("X-Request-Id", reqId);
     await next();
-    if (!c.res.headers.has("x-request-id")) c.res.headers.set("X-Request-Id", reqId);
-    const seconds = (performance.now() - started) / 1000;
-    const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
-    deps.metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
-    deps.metrics.duration.observe({ route }, seconds);
-    deps.logger.info(
-      {
-        reqId,
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        durationMs: Math.round(seconds * 10_000) / 10,
-        principal: c.get("principal")?.id,
-      },
-      "request",
-    );
+    const res = c.res;
+    if (!res.headers.has("x-request-id")) res.headers.set("X-Request-Id", reqId);
+    // A request answered before its body was read (401, 413, ...) closes its connection: the
+    // unread rest of the body would otherwise be taken for the next request of a keep-alive client.
+    const length = c.req.header("content-length");
+    const hasBody =
+      (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    if (hasBody && !c.req.raw.bodyUsed) res.headers.set("Connection", "close");
+
+    observe({
+      reqId,
+      route: c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath,
+      method: c.req.method,
+      path: c.req.path,
+      status: res.status,
+      seconds: (performance.now() - started) / 1000,
+      principal: c.get("principal")?.id,
+    });
   });
 
   app.route(

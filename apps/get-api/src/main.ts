@@ -12,7 +12,9 @@ import {
 } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { createApp } from "./app.ts";
+import type { Deps } from "./deps.ts";
 import { parseEnv } from "./env.ts";
+import { createFastRead } from "./fast-read.ts";
 import { createApiMetrics } from "./metrics.ts";
 
 const { env, tokens } = configOrExit("get-api", () => {
@@ -32,7 +34,7 @@ const sqs = env.INGRESS_ENABLED
     })
   : undefined;
 const lifecycle = { shuttingDown: false };
-const app = createApp({
+const deps: Deps = {
   env,
   redis,
   keys,
@@ -44,7 +46,8 @@ const app = createApp({
   metrics: createApiMetrics(),
   now: Date.now,
   lifecycle,
-});
+};
+const app = createApp(deps);
 
 logger.info(
   {
@@ -57,7 +60,7 @@ logger.info(
 );
 // Redis may be down at start: the API still listens, answers 503 and reconnects.
 redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
-const server = await listen(app, env.PORT, env.HOST);
+const server = await listen(app, env.PORT, env.HOST, createFastRead(deps));
 logger.info({ port: server.port }, "get-api listening");
 onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   // Readiness fails first; requests keep being served while load balancers notice, then the

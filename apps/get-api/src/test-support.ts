@@ -7,6 +7,7 @@ import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { onTestFinished } from "vitest";
 import { createApp } from "./app.ts";
+import type { Deps } from "./deps.ts";
 import { parseEnv } from "./env.ts";
 import { createApiMetrics } from "./metrics.ts";
 
@@ -69,7 +70,7 @@ export async function buildApi(options: ApiOptions) {
   onTestFinished(() => redis.client.destroy());
   const keys = redisKeys(env.REDIS_PREFIX);
   const entries = createEntryStore(redis, keys);
-  const app = createApp({
+  const deps: Deps = {
     env,
     redis,
     keys,
@@ -81,7 +82,8 @@ export async function buildApi(options: ApiOptions) {
     metrics: createApiMetrics(),
     now: Date.now,
     lifecycle: { shuttingDown: false },
-  });
+  };
+  const app = createApp(deps);
   const put = (meta: Partial<EntryMeta> & { webhookKey: string }, data: unknown = { hello: "world" }) =>
     entries.write({
       meta: {
@@ -95,7 +97,7 @@ export async function buildApi(options: ApiOptions) {
       },
       dataJson: JSON.stringify(data),
     });
-  return { app, logs, put, env };
+  return { app, logs, put, env, deps };
 }
 
 /** A response's JSON body, loosely typed for assertions. */

@@ -17,7 +17,15 @@ import { describe, expect, onTestFinished } from "vitest";
 import { createByteBudget } from "./budget.ts";
 import { createIngest } from "./ingest.ts";
 import { createMetrics } from "./metrics.ts";
-import { outcomeCount, redisHandle, send, sendMany, startWorker, workerEnv } from "./test-support.ts";
+import {
+  outcomeCount,
+  redisHandle,
+  send,
+  sendMany,
+  startWorker,
+  workerEnv,
+  workerOn,
+} from "./test-support.ts";
 
 const envelope = (over: Record<string, unknown> = {}) => ({
   accountId: "acme",
@@ -78,12 +86,8 @@ describe("hostile messages", () => {
     sqs,
     queues,
   }) => {
-    const client = sqs.client();
     const r = await redisClient(redis.url);
-    const worker = await startWorker(
-      workerEnv({ redisUrls: [redis.url], endpoint: sqs.endpoint, ...queues }),
-      client,
-    );
+    const { client, worker } = await workerOn({ redisUrl: redis.url, sqs, queues });
     await send(
       client,
       queues.queueUrl,
@@ -110,7 +114,6 @@ describe("hostile messages", () => {
     expect(errorCode(byKey.future!)).toBe("produced_in_future");
     expect(errorCode(byKey[".."]!)).toBe("invalid_envelope");
     expect(await r.dbSize()).toBe(0);
-    client.destroy();
   });
 
   test("a key holds one account's data: another account's message writes its other keys and goes to the DLQ as account_conflict", async ({
@@ -118,12 +121,8 @@ describe("hostile messages", () => {
     sqs,
     queues,
   }) => {
-    const client = sqs.client();
     const r = await redisClient(redis.url);
-    const worker = await startWorker(
-      workerEnv({ redisUrls: [redis.url], endpoint: sqs.endpoint, ...queues }),
-      client,
-    );
+    const { client, worker } = await workerOn({ redisUrl: redis.url, sqs, queues });
     await send(client, queues.queueUrl, envelope({ webhookKeys: ["shared"], data: "acme's" }));
     await waitFor(async () => (await outcomeCount(worker, "stored")) === 1, "acme stored");
     await send(
@@ -140,7 +139,6 @@ describe("hostile messages", () => {
     const [dead] = await drainQueue(client, queues.dlqUrl);
     expect(errorCode(dead!)).toBe("account_conflict");
     expect(errorDetail(dead!)).toBe("webhook keys held by another account's live entry: shared");
-    client.destroy();
   });
 
   test("the DLQ copy of a message near the queue's size limit fits: the detail is shortened", async ({
@@ -221,16 +219,10 @@ describe("Redis hung or down", () => {
     sqs,
     queues,
   }) => {
-    const client = sqs.client();
     const r = await redisClient(redis.url);
-    const worker = await startWorker(
-      workerEnv({
-        redisUrls: [redis.url],
-        endpoint: sqs.endpoint,
-        ...queues,
-        extra: { REDIS_COMMAND_TIMEOUT_MS: "300", INGEST_VISIBILITY_TIMEOUT_SECONDS: "5" },
-      }),
-      client,
+    const { client, worker } = await workerOn(
+      { redisUrl: redis.url, sqs, queues },
+      { REDIS_COMMAND_TIMEOUT_MS: "300", INGEST_VISIBILITY_TIMEOUT_SECONDS: "5" },
     );
     await send(client, queues.queueUrl, envelope({ webhookKeys: ["before"] }));
     await waitFor(async () => (await outcomeCount(worker, "stored")) === 1, "first stored");
@@ -259,7 +251,6 @@ describe("Redis hung or down", () => {
       });
     }
     expect(await queueDepth(client, queues.dlqUrl)).toBe(0);
-    client.destroy();
   }, 60_000);
 
   test("Redis down longer than maxReceiveCount × visibility timeout: receiving pauses, nothing is dead-lettered", async ({

@@ -58,6 +58,26 @@ export async function startWorker(env: Record<string, string>, sqs: SQSClient) {
   return worker;
 }
 
+/** A worker on a test's Redis, fauxqs and queues (with extra variables), and an SQS client for the test. */
+export async function workerOn(
+  fixtures: {
+    redisUrl: string;
+    sqs: { client(): SQSClient; endpoint: string };
+    queues: { queueUrl: string; dlqUrl: string };
+  },
+  extra: Record<string, string> = {},
+) {
+  const client = fixtures.sqs.client();
+  onTestFinished(() => client.destroy());
+  const env = workerEnv({
+    redisUrls: [fixtures.redisUrl],
+    endpoint: fixtures.sqs.endpoint,
+    ...fixtures.queues,
+    extra,
+  });
+  return { client, worker: await startWorker(env, client) };
+}
+
 /** Sends one message body (an object is JSON-encoded). */
 export async function send(sqs: SQSClient, queueUrl: string, body: unknown): Promise<string> {
   const out = await sqs.send(

@@ -88,8 +88,8 @@ export class RedisTimeoutError extends Error {
 
 interface Pending {
   at: number;
-  settled: boolean;
-  reject: (error: Error) => void;
+  /** Cleared once the call settles, so a settled call holds nothing (its reply may be large). */
+  reject: ((error: Error) => void) | undefined;
 }
 
 /**
@@ -106,8 +106,8 @@ function deadlines(ms: number): Limit {
     const now = performance.now();
     while (head < queue.length) {
       const next = queue[head] as Pending;
-      if (!next.settled && next.at > now) break;
-      if (!next.settled) next.reject(new RedisTimeoutError(ms));
+      if (next.reject && next.at > now) break;
+      next.reject?.(new RedisTimeoutError(ms));
       head++;
     }
     if (head > 1024 && head * 2 > queue.length) {
@@ -124,16 +124,16 @@ function deadlines(ms: number): Limit {
   };
   return <T>(call: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const pending: Pending = { at: performance.now() + ms, settled: false, reject };
+      const pending: Pending = { at: performance.now() + ms, reject };
       queue.push(pending);
       arm();
       call.then(
         (value) => {
-          pending.settled = true;
+          pending.reject = undefined;
           resolve(value);
         },
         (error: unknown) => {
-          pending.settled = true;
+          pending.reject = undefined;
           reject(error);
         },
       );

@@ -1,5 +1,6 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 
 /** A listening HTTP server for a Hono app. */
 export interface HttpServer {
@@ -8,26 +9,40 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Serves a Hono app on `host:port` (port 0: a free one). */
+/** Answers a request on node:http directly, or returns false to leave it to the app. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** Serves a Hono app on `host:port` (port 0: a free one), after an optional fast path. */
 export function listen(
   app: { fetch: (request: Request) => Response | Promise<Response> },
   port: number,
   host: string,
+  fast?: FastPath,
 ): Promise<HttpServer> {
+  const toApp = getRequestListener((request) => app.fetch(request));
+  const server = createServer(
+    fast
+      ? (req, res) => {
+          fast(req, res).then(
+            (answered) => {
+              if (!answered) void toApp(req, res);
+            },
+            () => void toApp(req, res),
+          );
+        }
+      : toApp,
+  );
   return new Promise((resolve, reject) => {
-    const server = serve(
-      { fetch: (request) => app.fetch(request), port, hostname: host },
-      (info: AddressInfo) => {
-        resolve({
-          port: info.port,
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done());
-              (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-            }),
-        });
-      },
-    );
     server.once("error", reject);
+    server.listen(port, host, () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
   });
 }

@@ -27,7 +27,7 @@ const REJECTED: Record<Exclude<RejectCode, "account_conflict">, ProblemCode> = {
 };
 
 /** How many keys of a batch read are read (and held) at a time. */
-const BATCH_GROUP = 10;
+const BATCH_GROUP = 25;
 
 /** SQS's answers that refuse this message itself: retrying it cannot help. */
 function refusal(error: unknown): ApiError | undefined {
