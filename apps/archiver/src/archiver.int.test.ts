@@ -196,6 +196,37 @@ describe("HTTP", () => {
     expect((await clean({})).status).toBe(200);
   });
 
+  test("a run BullMQ failed on its own is recorded failed, not left running", async ({ redis, mongo }) => {
+    await resetArchive(mongo);
+    const { archiver } = await startArchiver(archiverEnv([redis.url], mongo), mongo);
+    // A job BullMQ fails without the processor recording it (here: data refused before anything is
+    // written), and a "running" document as a pod that died mid-run leaves it.
+    const job = await archiver.queue.add(
+      "archive",
+      { trigger: "nonsense" },
+      { jobId: "stuck-run", attempts: 1 },
+    );
+    await waitFor(async () => (await job.getState()) === "failed", "job failed in BullMQ");
+    await archiver.archive.runs.insertOne({
+      _id: "stuck-run",
+      trigger: "manual",
+      startedAt: new Date(),
+      finishedAt: null,
+      status: "running",
+      attempts: 1,
+      durationMs: null,
+      scanned: 0,
+      vanished: 0,
+      inserted: 0,
+      unchanged: 0,
+      failed: 0,
+    });
+    await archiver.reconcile();
+    const run = await archiver.archive.runs.findOne({ _id: "stuck-run" });
+    expect(run).toMatchObject({ status: "failed", error: expect.stringContaining("invalid job data") });
+    expect(run?.finishedAt).toBeInstanceOf(Date);
+  });
+
   test("a second manual run while one waits answers 409", async ({ redis, mongo }) => {
     await resetArchive(mongo);
     const { archiver } = await startArchiver(archiverEnv([redis.url], mongo), mongo, { start: false });

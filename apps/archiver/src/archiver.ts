@@ -12,6 +12,9 @@ import { bullConnection, QUEUE_NAME, queueOptions, registerSchedule } from "./jo
 import { createArchiveMetrics } from "./metrics.ts";
 import { createProcessor } from "./processor.ts";
 
+/** How often runs left "running" by a job BullMQ failed are looked for (also on failed/stalled events). */
+const RECONCILE_EVERY_MS = 60_000;
+
 export interface ArchiverDeps {
   env: Env;
   redis: RedisHandle;
@@ -55,6 +58,29 @@ export function createArchiver(deps: ArchiverDeps) {
   let worker: Worker | undefined;
   let http: HttpServer | undefined;
   let stopping = false;
+  let reconciling: NodeJS.Timeout | undefined;
+
+  /**
+   * Marks failed the runs BullMQ failed without the processor recording it (a job that stalled too
+   * often fails in BullMQ's own scripts, seen by no processor): a run must not stay "running".
+   */
+  const reconcile = async () => {
+    try {
+      for (const run of await archive.runs.find({ status: "running" }).toArray()) {
+        const job = await queue.getJob(run._id);
+        const state = job ? await job.getState() : "missing";
+        if (state !== "failed" && state !== "missing") continue;
+        const error = job?.failedReason || "the job is gone from the queue";
+        await archive.runs.updateOne(
+          { _id: run._id, status: "running" },
+          { $set: { status: "failed", error, finishedAt: new Date(deps.now?.() ?? Date.now()) } },
+        );
+        logger.warn({ runId: run._id, error }, "archive run failed in BullMQ; recorded");
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "could not reconcile runs (MongoDB or Redis down?)");
+    }
+  };
 
   const app = createApp({
     queue,
@@ -100,21 +126,20 @@ export function createArchiver(deps: ArchiverDeps) {
       worker.on("error", (error) => logger.error({ err: error }, "bullmq worker error"));
       worker.on("failed", (job, error) => {
         logger.warn({ runId: job?.id, attemptsMade: job?.attemptsMade, err: error }, "archive job failed");
-        // BullMQ can fail a job without running it (stalled too often): its run must not stay "running".
-        if (!job?.id) return;
-        archive.runs
-          .updateOne(
-            { _id: job.id, status: "running" },
-            { $set: { status: "failed", error: error.message, finishedAt: new Date() } },
-          )
-          .catch((e: unknown) => logger.warn({ err: e, runId: job.id }, "could not record the failed run"));
+        void reconcile();
       });
+      worker.on("stalled", () => void reconcile());
+      reconciling = setInterval(() => void reconcile(), RECONCILE_EVERY_MS);
+      reconciling.unref();
+      void reconcile();
       logger.info({ cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver started");
     },
+    reconcile,
     /** Fails readiness, lets a running job finish (within the deadline), closes everything. */
     async stop() {
       if (stopping) return;
       stopping = true;
+      clearInterval(reconciling);
       await http?.close();
       await worker?.close();
       await queue.close();
