@@ -75,7 +75,7 @@ function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
       {
         id: "dev",
         sha256: createHash("sha256").update(token).digest("hex"),
-        scopes: ["data:read", "data:write", "ttl:admin", "archive:admin"],
+        scopes: ["data:read", "data:write", "data:delete", "ttl:admin", "archive:admin"],
         accounts: ["*"],
       },
     ]),

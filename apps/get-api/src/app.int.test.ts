@@ -317,6 +317,31 @@ describe("gateway mode: POST /v1/data", () => {
   });
 });
 
+describe("DELETE /v1/data/{webhookKey}", () => {
+  test("204 deletes the live entry and frees the key; 404 for none or another account's; 403 without the scope", async ({
+    redis,
+  }) => {
+    const { app, put } = await buildApi({ redisUrl: redis.url });
+    await put({ webhookKey: "mine", accountId: "acme" });
+    await put({ webhookKey: "theirs", accountId: "beta" });
+    const del = (key: string, token: string) =>
+      app.request(`/v1/data/${key}`, { method: "DELETE", headers: auth(token) });
+    expect((await del("mine", TOKENS.reader)).status).toBe(403);
+    expect((await del("theirs", TOKENS.acmeDeleter)).status).toBe(404);
+    expect((await app.request("/v1/data/theirs", { headers: auth(TOKENS.reader) })).status).toBe(200);
+    const deleted = await del("mine", TOKENS.acmeDeleter);
+    expect(deleted.status).toBe(204);
+    expect(await deleted.text()).toBe("");
+    expect((await app.request("/v1/data/mine", { headers: auth(TOKENS.acmeDeleter) })).status).toBe(404);
+    expect((await del("mine", TOKENS.acmeDeleter)).status).toBe(404);
+    expect((await del("bad key", TOKENS.deleter)).status).toBe(400);
+    // The key is free: another account's entry can take it.
+    await put({ webhookKey: "mine", accountId: "beta", eventId: "e-2" });
+    expect((await app.request("/v1/data/mine", { headers: auth(TOKENS.reader) })).status).toBe(200);
+    expect((await del("theirs", TOKENS.deleter)).status).toBe(204);
+  });
+});
+
 describe("operations", () => {
   test("Redis stopped: reads answer 503 with Retry-After, /readyz fails, and both recover", async ({
     redis,

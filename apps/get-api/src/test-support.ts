@@ -20,6 +20,8 @@ export const TOKENS = {
   writer: "tok-writer-0123456789",
   admin: "tok-admin-0123456789",
   acmeAdmin: "tok-acme-admin-0123456789",
+  deleter: "tok-deleter-0123456789",
+  acmeDeleter: "tok-acme-deleter-0123456789",
 } as const;
 
 const API_TOKENS = JSON.stringify([
@@ -31,6 +33,13 @@ const API_TOKENS = JSON.stringify([
     id: "acme-admin",
     sha256: sha(TOKENS.acmeAdmin),
     scopes: ["ttl:admin", "data:write"],
+    accounts: ["acme"],
+  },
+  { id: "deleter", sha256: sha(TOKENS.deleter), scopes: ["data:delete"], accounts: ["*"] },
+  {
+    id: "acme-deleter",
+    sha256: sha(TOKENS.acmeDeleter),
+    scopes: ["data:delete", "data:read"],
     accounts: ["acme"],
   },
 ]);

@@ -37,6 +37,16 @@ return 1
 `;
 const WRITE_SHA = createHash("sha1").update(WRITE_SCRIPT).digest("hex");
 
+// Deletes the entry when its account is one of ARGV ("*": any): 1 when deleted, 0 otherwise.
+const DELETE_SCRIPT = `
+local a = redis.call('HGET', KEYS[1], '${F.account}')
+if not a then return 0 end
+for i = 1, #ARGV do
+  if ARGV[i] == '*' or ARGV[i] == a then return redis.call('DEL', KEYS[1]) end
+end
+return 0
+`;
+
 /** Whether version a is newer than b: later producedAt, then greater eventId in byte order. */
 export function isNewerVersion(
   a: { producedAtMs: number; eventId: string },
@@ -130,6 +140,11 @@ export interface EntryStore {
   owners(webhookKeys: readonly string[]): Promise<(string | null)[]>;
   /** One round trip: the stored JSON, ETag and account, or null. */
   read(webhookKey: string): Promise<StoredRecord | null>;
+  /**
+   * Deletes the live entry of a webhook key when it belongs to one of `accounts` ("*": any), in
+   * one atomic step; true when one was deleted. The key is then free for any account.
+   */
+  remove(webhookKey: string, accounts: "*" | ReadonlySet<string>): Promise<boolean>;
   /** The version Redis holds for a webhook key (producedAt ms, eventId), or null. */
   readVersion(webhookKey: string): Promise<{ producedAtMs: number; eventId: string } | null>;
   /** The primaries to scan (one when not a cluster), each named `host:port`. */
@@ -200,6 +215,11 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
       const [body, etag, accountId] = await redis.hmGet(keys.entry(webhookKey), [F.body, F.etag, F.account]);
       if (body == null || etag == null || accountId == null) return null;
       return { body, etag, accountId };
+    },
+    async remove(webhookKey, accounts) {
+      const allowed = accounts === "*" ? ["*"] : [...accounts];
+      const deleted = await redis.eval(DELETE_SCRIPT, { keys: [keys.entry(webhookKey)], arguments: allowed });
+      return Number(deleted) === 1;
     },
     async readVersion(webhookKey) {
       const [p, e] = await redis.hmGet(keys.entry(webhookKey), [F.producedAt, F.eventId]);

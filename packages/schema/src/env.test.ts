@@ -77,7 +77,7 @@ describe("parseApiTokens", () => {
       ),
     ).toThrow(
       "invalid configuration: API_TOKENS_FILE.0.sha256: must be the 64 hex digits of the token's SHA-256; " +
-        "API_TOKENS_FILE.0.scopes.0: must be one of data:read, data:write, ttl:admin, archive:admin; " +
+        "API_TOKENS_FILE.0.scopes.0: must be one of data:read, data:write, data:delete, ttl:admin, archive:admin; " +
         'API_TOKENS_FILE.0.accounts: must be ["*"] or a non-empty list of account ids',
     );
   });

@@ -3,7 +3,7 @@ import { EnvError } from "./env.ts";
 import { IdSchema, strictJsonObject } from "./envelope.ts";
 import { toFieldErrors } from "./problems.ts";
 
-export const SCOPES = ["data:read", "data:write", "ttl:admin", "archive:admin"] as const;
+export const SCOPES = ["data:read", "data:write", "data:delete", "ttl:admin", "archive:admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const ACCOUNTS_MESSAGE = 'must be ["*"] or a non-empty list of account ids';

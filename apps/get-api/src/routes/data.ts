@@ -91,6 +91,33 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
     },
   );
 
+  app.delete(
+    "/:webhookKey",
+    describeRoute({
+      ...secured,
+      summary:
+        "Delete the live entry of a webhook key, freeing the key (data:delete); the archive keeps its versions",
+      parameters: [pathParam("webhookKey", WebhookKeySchema, "The webhook key", "hook-1")],
+      responses: {
+        204: { description: "Deleted" },
+        ...problems({
+          400: "Invalid webhook key",
+          404: "No live entry (or another account's)",
+          ...authProblems,
+        }),
+      },
+    }),
+    async (c) => {
+      requireScope(c, "data:delete");
+      const webhookKey = check(WebhookKeySchema, c.req.param("webhookKey"), "webhook key");
+      const { deps, principal } = c.var;
+      const deleted = await withRedis(deps, () => deps.entries.remove(webhookKey, principal.accounts));
+      if (!deleted) throw new ApiError("not_found", `No data for webhook key ${webhookKey}`);
+      deps.logger.info({ reqId: c.var.reqId, principal: principal.id, webhookKey }, "entry deleted");
+      return c.body(null, 204);
+    },
+  );
+
   app.post(
     "/batch",
     describeRoute({
