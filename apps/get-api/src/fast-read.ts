@@ -3,7 +3,7 @@ import { WebhookKeySchema } from "@gsk/schema";
 import { bearerToken, canSeeAccount } from "@gsk/service";
 import * as v from "valibot";
 import type { Deps } from "./deps.ts";
-import { etagMatches } from "./http-util.ts";
+import { entryAnswer } from "./http-util.ts";
 import { createObserver, requestId } from "./observe.ts";
 
 const PREFIX = "/v1/data/";
@@ -33,14 +33,9 @@ export function createFastRead(deps: Deps) {
     }
     if (!record || !canSeeAccount(principal, record.accountId)) return false;
     const reqId = requestId(req.headers["x-request-id"] as string | undefined);
-    const headers = { ETag: record.etag, "Cache-Control": "private, no-cache", "X-Request-Id": reqId };
-    let status = 200;
-    if (etagMatches(req.headers["if-none-match"], record.etag)) {
-      status = 304;
-      res.writeHead(304, headers).end();
-    } else {
-      res.writeHead(200, { ...headers, "Content-Type": "application/json" }).end(record.body);
-    }
+    const { status, headers, body } = entryAnswer(record, req.headers["if-none-match"]);
+    headers["X-Request-Id"] = reqId;
+    res.writeHead(status, headers).end(body ?? undefined);
     observe({
       reqId,
       route: ROUTE,

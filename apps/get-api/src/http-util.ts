@@ -44,9 +44,20 @@ export function requireScope(c: Context<AppEnv>, scope: Scope) {
 }
 
 /** Whether an `If-None-Match` header matches an ETag (weak comparison, as RFC 9110 says). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
+function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === "*") return true;
   const bare = etag.replace(/^W\//, "");
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === bare);
+}
+
+/** The answer to a read of a found entry, the same on both read paths: 304 or 200 with its JSON. */
+export function entryAnswer(
+  record: { body: string; etag: string },
+  ifNoneMatch: string | undefined,
+): { status: 200 | 304; headers: Record<string, string>; body: string | null } {
+  const headers: Record<string, string> = { ETag: record.etag, "Cache-Control": "private, no-cache" };
+  if (etagMatches(ifNoneMatch, record.etag)) return { status: 304, headers, body: null };
+  headers["Content-Type"] = "application/json";
+  return { status: 200, headers, body: record.body };
 }

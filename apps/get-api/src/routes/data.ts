@@ -15,7 +15,7 @@ import { ApiError, bodyLimitOf, canSeeAccount, type ProblemCode } from "@gsk/ser
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "../deps.ts";
-import { check, etagMatches, jsonBody, requireScope, withRedis } from "../http-util.ts";
+import { check, entryAnswer, jsonBody, requireScope, withRedis } from "../http-util.ts";
 import { authProblems, jsonContent, pathParam, problems, secured } from "../openapi.ts";
 
 /** The problem a gateway-mode POST answers for each reason a message is refused. */
@@ -85,9 +85,10 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
       if (!record || !canSeeAccount(c.var.principal, record.accountId)) {
         throw new ApiError("not_found", `No data for webhook key ${webhookKey}`);
       }
-      const headers = { ETag: record.etag, "Cache-Control": "private, no-cache" };
-      if (etagMatches(c.req.header("if-none-match"), record.etag)) return c.body(null, 304, headers);
-      return c.body(record.body, 200, { ...headers, "Content-Type": "application/json" });
+      const answer = entryAnswer(record, c.req.header("if-none-match"));
+      return answer.body === null
+        ? c.body(null, 304, answer.headers)
+        : c.body(answer.body, 200, answer.headers);
     },
   );
 
