@@ -18,4 +18,7 @@ sed 's/\x1b\[[0-9;]*m//g' "$out" | awk '
   }
   END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }'
 rm -f "$out"
+# Each app's image root (what the Dockerfile's build stage makes), started alone until ready.
+log "image roots"
+node scripts/image-check.ts || status=$?
 exit "$status"

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // archiver run-now | restore [--account A] [--flow F] [--dry-run] | status [--limit N]
 // Configured by the app's environment. Progress goes to stderr; the last stdout line is JSON.
 import { parseArgs } from "node:util";

@@ -1,4 +1,4 @@
-import { appEnvSchema, commonEnvEntries, envBool, envInt, parseEnvWith, redisEnvEntries } from "@gsk/schema";
+import { appEnvSchema, envNames, commonEnvEntries, envBool, envInt, parseEnvWith, redisEnvEntries } from "@gsk/schema";
 import { CronExpressionParser } from "cron-parser";
 import * as v from "valibot";
 
@@ -64,6 +64,9 @@ const EnvSchema = appEnvSchema({
 });
 
 export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** Every variable this app reads (deployment files are checked against it). */
+export const ENV_NAMES: readonly string[] = envNames(EnvSchema);
 
 /** Parses the archiver's environment (app and CLI); throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {

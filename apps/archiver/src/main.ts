@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
 import { configOrExit, createAuthenticator, createLogger, loadApiTokens, onShutdown } from "@gsk/service";

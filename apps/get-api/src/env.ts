@@ -1,5 +1,6 @@
 import {
   appEnvSchema,
+  envNames,
   commonEnvEntries,
   envBool,
   envHttpUrl,
@@ -41,6 +42,9 @@ const EnvSchema = v.pipe(
 );
 
 export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** Every variable this app reads (deployment files are checked against it). */
+export const ENV_NAMES: readonly string[] = envNames(EnvSchema);
 
 /** Parses get-api's environment; throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";

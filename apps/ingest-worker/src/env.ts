@@ -1,5 +1,6 @@
 import {
   appEnvSchema,
+  envNames,
   commonEnvEntries,
   envHttpUrl,
   envInt,
@@ -28,6 +29,9 @@ const EnvSchema = appEnvSchema({
 });
 
 export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** Every variable this app reads (deployment files are checked against it). */
+export const ENV_NAMES: readonly string[] = envNames(EnvSchema);
 
 /** Parses the worker's environment; throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";

@@ -154,7 +154,8 @@ export function createWorker(deps: WorkerDeps): Worker {
         const failed = /Ids: (.*)$/.exec(error.message)?.[1]?.split(", ").length;
         metrics.deleteFailures.inc(failed ?? (Array.isArray(messages) ? messages.length : 1));
         logger.error({ err: error }, "deleting handled messages failed; they will be redelivered");
-      } else {
+      } else if (!(stopping && (error as { code?: string }).code === "AbortError")) {
+        // Stopping aborts each slot's long poll: that is the stop working, not an error.
         logger.error({ err: error }, "sqs consumer error");
       }
     });

@@ -142,6 +142,20 @@ export const sqsEnvEntries = {
   SQS_ENDPOINT: v.optional(envHttpUrl),
 };
 
+/**
+ * The variable names an app's env schema reads (its object's entries, under any pipes), so
+ * deployment files can be checked against them.
+ */
+export function envNames(schema: v.GenericSchema): string[] {
+  let node: v.GenericSchema & { entries?: v.ObjectEntries; pipe?: readonly unknown[] } = schema;
+  while (node.entries === undefined) {
+    const inner = node.pipe?.[0] as typeof node | undefined;
+    if (inner === undefined) throw new Error(`not an object schema: ${node.type}`);
+    node = inner;
+  }
+  return Object.keys(node.entries);
+}
+
 /** Replaces the password of a URL for logging. */
 export function redactUrl(url: string): string {
   try {

@@ -1,0 +1,3 @@
+import { workspaceVitest } from "@gsk/testing/vitest-preset";
+
+export default workspaceVitest("@gsk/deploy");
