@@ -1,4 +1,12 @@
-import { appEnvSchema, envNames, commonEnvEntries, envBool, envInt, parseEnvWith, redisEnvEntries } from "@gsk/schema";
+import {
+  appEnvSchema,
+  commonEnvEntries,
+  envBool,
+  envInt,
+  envNames,
+  parseEnvWith,
+  redisEnvEntries,
+} from "@gsk/schema";
 import { CronExpressionParser } from "cron-parser";
 import * as v from "valibot";
 

@@ -1,4 +1,5 @@
 import type { RedisKeys } from "@gsk/redis-keys";
+import { type RedisEndpoint, redisEndpoint } from "@gsk/redis-store";
 import type { ConnectionOptions, Queue, QueueOptions } from "bullmq";
 import { Cluster, Redis as IORedis } from "ioredis";
 import * as v from "valibot";
@@ -33,12 +34,12 @@ export type JobData = v.InferOutput<typeof JobDataSchema>;
 export function bullConnection(env: Pick<Env, "REDIS_URL" | "REDIS_CLUSTER">): IORedis | Cluster {
   const options = { maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
   if (env.REDIS_CLUSTER) {
+    // The nodes the cluster announces get redisOptions only: the credentials and TLS go there.
+    const seeds = env.REDIS_URL.map(redisEndpoint);
+    const { username, password, tls } = seeds[0] as RedisEndpoint;
     return new Cluster(
-      env.REDIS_URL.map((u) => {
-        const url = new URL(u);
-        return { host: url.hostname, port: Number(url.port || 6379) };
-      }),
-      { redisOptions: { ...options, password: new URL(env.REDIS_URL[0] as string).password || undefined } },
+      seeds.map(({ host, port }) => ({ host, port })),
+      { redisOptions: { ...options, username, password, ...(tls ? { tls: {} } : {}) } },
     );
   }
   return new IORedis(env.REDIS_URL[0] as string, options);

@@ -1,10 +1,10 @@
 import {
   appEnvSchema,
-  envNames,
   commonEnvEntries,
   envBool,
   envHttpUrl,
   envInt,
+  envNames,
   limitsEnvEntries,
   parseEnvWith,
   redisEnvEntries,

@@ -1,9 +1,9 @@
 import {
   appEnvSchema,
-  envNames,
   commonEnvEntries,
   envHttpUrl,
   envInt,
+  envNames,
   limitsEnvEntries,
   parseEnvWith,
   redisEnvEntries,

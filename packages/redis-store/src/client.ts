@@ -15,6 +15,32 @@ export interface RedisConfig {
   replicaTimeoutMs?: number;
 }
 
+/** What a `redis://` or `rediss://` URL says about reaching a node: address, credentials, TLS. */
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+/**
+ * Reads a Redis URL. Cluster clients need this apart from the URL: node-redis and ioredis both take
+ * the seed nodes' URLs but connect to the nodes the cluster announces with their defaults only,
+ * so the credentials and TLS of the URL must go into those defaults.
+ */
+export function redisEndpoint(url: string): RedisEndpoint {
+  const u = new URL(url);
+  const decode = (part: string) => (part === "" ? undefined : decodeURIComponent(part));
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: Number(u.port || 6379),
+    username: decode(u.username),
+    password: decode(u.password),
+    tls: u.protocol === "rediss:",
+  };
+}
+
 /** How often "auto" re-reads each primary's connected replicas (also after every reconnect). */
 const REPLICA_COUNT_MAX_AGE_MS = 10_000;
 
@@ -233,9 +259,16 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
   const waitLimit: Limit =
     timeoutMs > 0 ? deadlines(timeoutMs + (config.replicaTimeoutMs ?? 1000)) : (call) => call;
   if (config.cluster) {
+    // Every node gets the seed URL's credentials and TLS, not only the seeds.
+    const { username, password, tls } = redisEndpoint(config.urls[0] as string);
     const cluster = createCluster({
       rootNodes: config.urls.map((url) => ({ url })),
-      defaults: { socket, disableOfflineQueue: true },
+      defaults: {
+        socket: tls ? { ...socket, tls: true as const } : socket,
+        username,
+        password,
+        disableOfflineQueue: true,
+      },
       commandOptions: { timeout: 0 },
     });
     cluster.on("error", onError);

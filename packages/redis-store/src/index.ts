@@ -2,9 +2,11 @@ export {
   createRedis,
   type Redis,
   type RedisConfig,
+  type RedisEndpoint,
   type RedisHandle,
   RedisTimeoutError,
   redisConfig,
+  redisEndpoint,
 } from "./client.ts";
 export {
   type ArchivableRecord,

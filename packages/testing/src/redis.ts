@@ -1,10 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { promisify } from "node:util";
 import { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
 import { startTcpProxy, type TcpProxy } from "./proxy.ts";
+import { makeTestCertificates, type TestCertificates } from "./tls.ts";
 
 const run = promisify(execFile);
 
@@ -30,6 +32,54 @@ export interface RedisServerOptions {
   args?: string[];
   /** Keep data across `stop()`/`start()` (AOF, fsync on every write), so an outage loses nothing. */
   persistent?: boolean;
+  /** Like a managed Redis: a password (`requirepass`), and TLS only (no plain port) when certificates are given. */
+  secure?: SecureRedisOptions;
+}
+
+export interface SecureRedisOptions {
+  password: string;
+  tls?: TestCertificates;
+}
+
+/** The server arguments of `secure`: a password for clients and for the other nodes, TLS everywhere. */
+function secureArgs(port: number, secure: SecureRedisOptions | undefined): string[] {
+  if (!secure) return ["--port", String(port)];
+  const auth = ["--requirepass", secure.password, "--masterauth", secure.password];
+  if (!secure.tls) return ["--port", String(port), ...auth];
+  const { cert, key, ca } = secure.tls;
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    cert,
+    "--tls-key-file",
+    key,
+    "--tls-ca-cert-file",
+    ca,
+    "--tls-auth-clients",
+    "no",
+    "--tls-cluster",
+    "yes",
+    "--tls-replication",
+    "yes",
+    ...auth,
+  ];
+}
+
+/** redis-cli's arguments to reach a `secure` server. */
+function cliArgs(secure: SecureRedisOptions | undefined): string[] {
+  if (!secure) return [];
+  const auth = ["-a", secure.password, "--no-auth-warning"];
+  return secure.tls ? ["--tls", "--cacert", secure.tls.ca, ...auth] : auth;
+}
+
+/** The URL clients are given: `rediss://default:<password>@…` when secure with TLS. */
+function serverUrl(port: number, secure: SecureRedisOptions | undefined): string {
+  if (!secure) return `redis://127.0.0.1:${port}`;
+  const scheme = secure.tls ? "rediss" : "redis";
+  return `${scheme}://default:${encodeURIComponent(secure.password)}@127.0.0.1:${port}`;
 }
 
 /** Starts `redis-server` on a free port (never 6379), without persistence, bound to 127.0.0.1. */
@@ -39,7 +89,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   let child: ChildProcess | undefined;
 
   const cli = async (...args: string[]) => {
-    const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args]);
+    const { stdout } = await run("redis-cli", [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      ...cliArgs(options.secure),
+      ...args,
+    ]);
     return stdout.trim();
   };
 
@@ -47,8 +104,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     const proc = spawn(
       "redis-server",
       [
-        "--port",
-        String(port),
+        ...secureArgs(port, options.secure),
         "--bind",
         "127.0.0.1",
         "--protected-mode",
@@ -87,7 +143,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: serverUrl(port, options.secure),
     cli,
     start,
     stop,
@@ -112,7 +168,7 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisCluster(masters = 3, secure?: SecureRedisOptions): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
   for (let i = 0; i < masters; i++) {
     const busPort = await freePort();
@@ -130,10 +186,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
           "--cluster-node-timeout",
           "2000",
         ],
+        secure,
       }),
     );
   }
   await run("redis-cli", [
+    ...cliArgs(secure),
     "--cluster",
     "create",
     ...nodes.map((n) => `127.0.0.1:${n.port}`),
@@ -203,6 +261,43 @@ export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
     async dispose() {
       await Promise.all([proxy.cut(), link.cut()]);
       await Promise.all([primary.dispose(), replica.dispose()]);
+    },
+  };
+}
+
+/** A Redis with a password and TLS, as a managed Redis is (ElastiCache, MemoryDB), single or a cluster. */
+export interface SecureRedis {
+  /** What `REDIS_URL` takes (`rediss://default:<password>@…`, one per node for a cluster). */
+  readonly urls: string[];
+  readonly cluster: boolean;
+  /** The test CA's certificate file, for NODE_EXTRA_CA_CERTS of app processes. */
+  readonly ca: string;
+  /** FLUSHALL on every node. */
+  flushAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Redis (one node, or a cluster of three masters) that takes only TLS connections and
+ * a password with characters URLs must escape, with certificates made by `openssl`; this process
+ * trusts their CA from now on (`tls.setDefaultCACertificates`), so in-process clients connect.
+ */
+export async function startSecureRedis(kind: "single" | "cluster"): Promise<SecureRedis> {
+  const certificates = await makeTestCertificates();
+  const secure = { password: "p@ss:w/rd", tls: certificates };
+  setDefaultCACertificates([...getCACertificates("default"), await readFile(certificates.ca, "utf8")]);
+  const nodes =
+    kind === "cluster" ? (await startRedisCluster(3, secure)).nodes : [await startRedis({ secure })];
+  return {
+    urls: nodes.map((n) => n.url),
+    cluster: kind === "cluster",
+    ca: certificates.ca,
+    async flushAll() {
+      for (const node of nodes) await node.cli("FLUSHALL");
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.dispose()));
+      await rm(certificates.dir, { recursive: true, force: true });
     },
   };
 }

@@ -6,9 +6,13 @@ export {
   type RedisCluster,
   type RedisServer,
   type ReplicatedRedis,
+  type SecureRedis,
+  type SecureRedisOptions,
   startRedis,
   startRedisCluster,
   startReplicatedRedis,
+  startSecureRedis,
 } from "./redis.ts";
 export * from "./sqs/index.ts";
 export { isoFromNow } from "./time.ts";
+export { makeTestCertificates, type TestCertificates } from "./tls.ts";
