@@ -1,3 +1,3 @@
 import { appBundle } from "../../tsdown.app.ts";
 
-export default appBundle(["src/main.ts"]);
+export default appBundle(["src/main.ts", "src/cli.ts"]);

@@ -110,7 +110,13 @@ export function createArchiver(deps: ArchiverDeps) {
     async start() {
       http = await listen(app, env.PORT, env.HOST);
       logger.info({ port: http.port, cron: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ }, "archiver listening");
-      await registerSchedule(queue, env);
+      try {
+        await registerSchedule(queue, env);
+      } catch (error) {
+        // A SIGTERM during start closes the connection under this call: that is the stop, not a failure.
+        if (stopping) return;
+        throw error;
+      }
       if (stopping) return;
       indexesReady().catch((error: unknown) =>
         logger.warn({ err: error }, "MongoDB not ready; indexes will be made on the next run"),

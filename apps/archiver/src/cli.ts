@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // archiver run-now | restore [--account A] [--flow F] [--dry-run] | status [--limit N]
 // Configured by the app's environment. Progress goes to stderr; the last stdout line is JSON.
-import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import { DEFAULT_TTL_SECONDS, describeIssues, EnvError, IdSchema } from "@gsk/schema";
+import { DEFAULT_TTL_SECONDS, IdSchema } from "@gsk/schema";
+import { CliError, cliEnv, parseCommandLine, progress, runCli } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { Queue, QueueEvents } from "bullmq";
 import { MongoClient } from "mongodb";
@@ -47,54 +47,26 @@ const FlagsSchema = v.pipe(
   ),
 );
 
-class CliError extends Error {
-  readonly code: number;
-  constructor(message: string, code = 1) {
-    super(message);
-    this.code = code;
-  }
-}
-
 function parseFlags(argv: string[]) {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        account: { type: "string" },
-        flow: { type: "string" },
-        "dry-run": { type: "boolean" },
-        timeout: { type: "string" },
-        limit: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}; ${USAGE}`, 2);
-  }
-  if (parsed.positionals.length !== 1) throw new CliError(USAGE, 2);
-  const result = v.safeParse(FlagsSchema, { command: parsed.positionals[0], ...parsed.values });
-  if (!result.success) {
-    throw new CliError(
-      describeIssues(result.issues).replace(/(^|; )(account|flow|timeout|limit): /g, "$1--$2: "),
-      2,
-    );
-  }
-  return result.output;
+  return parseCommandLine(
+    argv,
+    {
+      account: { type: "string" },
+      flow: { type: "string" },
+      "dry-run": { type: "boolean" },
+      timeout: { type: "string" },
+      limit: { type: "string" },
+    },
+    FlagsSchema,
+    USAGE,
+  );
 }
 
-const err = (line: string) => process.stderr.write(`${line}\n`);
+const err = progress;
 
 async function main(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv);
-  let env: ReturnType<typeof parseEnv>;
-  try {
-    env = parseEnv(process.env);
-  } catch (error) {
-    if (error instanceof EnvError) throw new CliError(error.message, 2);
-    throw error;
-  }
+  const env = cliEnv(() => parseEnv(process.env));
   const keys = redisKeys(env.REDIS_PREFIX);
 
   if (flags.command === "run-now") {
@@ -162,14 +134,4 @@ async function main(argv: string[]): Promise<unknown> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (summary) => {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    process.exit(0);
-  },
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    err(`archiver: ${message.split("\n")[0]}`);
-    process.exit(error instanceof CliError ? error.code : 1);
-  },
-);
+runCli("archiver", () => main(process.argv.slice(2)));

@@ -42,7 +42,7 @@ describe("archiver process", () => {
     await resetArchive(mongo);
     const port = await freePort();
     const redisPort = await freePort();
-    const { child, stdout } = spawnNode(
+    const { child, stdout, output } = spawnNode(
       MAIN,
       [],
       archiverEnv([`redis://127.0.0.1:${redisPort}`], mongo, { PORT: String(port), LOG_LEVEL: "info" }),
@@ -54,7 +54,7 @@ describe("archiver process", () => {
     expect(await ready.json()).toEqual({ status: "not ready", reason: "not answering: redis" });
     child.kill("SIGTERM");
     await exited(child);
-    expect(child.exitCode).toBe(0);
+    expect(child.exitCode, output()).toBe(0);
     expect(stdout()).toContain('"msg":"stopped"');
   });
 });

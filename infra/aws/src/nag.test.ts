@@ -17,4 +17,5 @@ it("cdk-nag's AwsSolutions rules find nothing the stack does not acknowledge wit
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
-});
+  // Synthesis with every rule pack takes seconds, more on a loaded machine.
+}, 60_000);

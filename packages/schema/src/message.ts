@@ -4,12 +4,14 @@ import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
 import { formatInstant, parseRfc3339 } from "./time.ts";
 
 /** Why a message is permanently rejected; sent as the `gsk-error-code` attribute. */
-export type RejectCode =
-  | "invalid_json"
-  | "invalid_envelope"
-  | "data_too_large"
-  | "produced_in_future"
-  | "account_conflict";
+export const REJECT_CODES = [
+  "invalid_json",
+  "invalid_envelope",
+  "data_too_large",
+  "produced_in_future",
+  "account_conflict",
+] as const;
+export type RejectCode = (typeof REJECT_CODES)[number];
 
 export type ParsedMessage =
   | { ok: true; envelope: Envelope; dataJson: string; producedAtMs: number | undefined }

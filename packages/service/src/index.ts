@@ -7,6 +7,7 @@ export {
   loadApiTokens,
   type Principal,
 } from "./auth.ts";
+export { CliError, cliEnv, parseCommandLine, progress, runCli } from "./cli.ts";
 export {
   ApiError,
   bodyLimitOf,
