@@ -1,19 +1,8 @@
+import { type ArchivedEntryDoc, ENTRIES_COLLECTION } from "@gsk/schema";
 import type { Collection, Db } from "mongodb";
 
 /** One archived version of an entry (`docs/architecture.md`, "The archive"). */
-export interface EntryDoc {
-  webhookKey: string;
-  accountId: string;
-  flowId: string;
-  data: unknown;
-  eventId: string;
-  producedAt: Date;
-  storedAt: Date;
-  expiresAt: Date | null;
-  firstArchivedAt: Date;
-  lastArchivedAt: Date;
-  runId: string;
-}
+export type EntryDoc = ArchivedEntryDoc;
 
 export interface PolicyDoc {
   accountId: string;
@@ -55,7 +44,7 @@ const RETENTION_INDEX = "lastArchivedAt_retention";
 
 export function archiveOf(db: Db): Archive {
   return {
-    entries: db.collection<EntryDoc>("entries"),
+    entries: db.collection<EntryDoc>(ENTRIES_COLLECTION),
     policies: db.collection<PolicyDoc>("policies"),
     runs: db.collection<RunDoc>("runs"),
   };

@@ -4,6 +4,7 @@ import {
   envBool,
   envInt,
   envNames,
+  mongoEnvEntries,
   parseEnvWith,
   redisEnvEntries,
 } from "@gsk/schema";
@@ -15,14 +16,7 @@ const MAX_RETENTION_DAYS = Math.floor(2_147_483_647 / 86_400);
 const EnvSchema = appEnvSchema({
   ...commonEnvEntries(3002),
   ...redisEnvEntries,
-  MONGO_URL: v.pipe(
-    v.string("is required"),
-    v.regex(/^mongodb(\+srv)?:\/\//, "must be a mongodb:// or mongodb+srv:// URL"),
-  ),
-  MONGO_DB: v.optional(
-    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 of [A-Za-z0-9_-]")),
-    "gsk",
-  ),
+  ...mongoEnvEntries,
   API_TOKENS: v.optional(v.string()),
   API_TOKENS_FILE: v.optional(v.string()),
   ARCHIVE_CRON: v.optional(

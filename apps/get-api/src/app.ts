@@ -5,6 +5,7 @@ import type { AppEnv, Deps } from "./deps.ts";
 import { createObserver, requestId } from "./observe.ts";
 import { docsPage, openApiDocument, scalarScript } from "./openapi.ts";
 import { dataRoutes } from "./routes/data.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { ttlPolicyRoutes } from "./routes/ttl-policies.ts";
 
 const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -96,6 +97,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     return limit(c, next);
   });
   v1.route("/data", dataRoutes(deps.env, deps.now));
+  // Without MONGO_URL there is no archive to read: the route does not exist (404).
+  if (deps.archive) v1.route("/data", historyRoutes(deps.archive));
   v1.route("/ttl-policies", ttlPolicyRoutes());
   app.route("/v1", v1);
 

@@ -1,8 +1,10 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { RedisKeys } from "@gsk/redis-keys";
 import type { EntryStore, RedisHandle } from "@gsk/redis-store";
+import type { ArchivedEntryDoc } from "@gsk/schema";
 import type { Authenticator, Logger, Principal } from "@gsk/service";
 import type { PolicyStore } from "@gsk/ttl-policy";
+import type { Collection } from "mongodb";
 import type { Env } from "./env.ts";
 import type { ApiMetrics } from "./metrics.ts";
 
@@ -15,6 +17,8 @@ export interface Deps {
   policies: PolicyStore;
   /** Present in gateway mode (INGRESS_ENABLED=true). */
   sqs?: SQSClient;
+  /** The archive's versions, present when MONGO_URL is set (the history route). */
+  archive?: Collection<ArchivedEntryDoc>;
   auth: Authenticator;
   logger: Logger;
   metrics: ApiMetrics;

@@ -2,7 +2,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import { redactUrl } from "@gsk/schema";
+import { type ArchivedEntryDoc, ENTRIES_COLLECTION, redactUrl } from "@gsk/schema";
 import {
   configOrExit,
   createAuthenticator,
@@ -12,6 +12,7 @@ import {
   onShutdown,
 } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
+import { MongoClient } from "mongodb";
 import { createApp } from "./app.ts";
 import type { Deps } from "./deps.ts";
 import { parseEnv } from "./env.ts";
@@ -34,6 +35,11 @@ const sqs = env.INGRESS_ENABLED
       ...(env.SQS_ENDPOINT ? { endpoint: env.SQS_ENDPOINT } : {}),
     })
   : undefined;
+// The archive, for the history route only: it connects on first use and reconnects by itself; an
+// operation fails within a few seconds while MongoDB is unreachable (503 on that route alone).
+const mongo = env.MONGO_URL
+  ? new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 2000, timeoutMS: 5000 })
+  : undefined;
 const lifecycle = { shuttingDown: false };
 const deps: Deps = {
   env,
@@ -42,6 +48,7 @@ const deps: Deps = {
   entries: createEntryStore(redis, keys),
   policies: createPolicyStore(redis, keys, env.DEFAULT_TTL_SECONDS),
   ...(sqs ? { sqs } : {}),
+  ...(mongo ? { archive: mongo.db(env.MONGO_DB).collection<ArchivedEntryDoc>(ENTRIES_COLLECTION) } : {}),
   auth: createAuthenticator(tokens),
   logger,
   metrics: createApiMetrics(),
@@ -55,6 +62,7 @@ logger.info(
     redis: env.REDIS_URL.map(redactUrl),
     cluster: env.REDIS_CLUSTER,
     ingress: env.INGRESS_ENABLED,
+    archive: env.MONGO_URL ? redactUrl(env.MONGO_URL) : "off",
     tokens: tokens.length,
   },
   "starting",
@@ -71,4 +79,5 @@ onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await server.close();
   await redis.client.close();
   sqs?.destroy();
+  await mongo?.close();
 });

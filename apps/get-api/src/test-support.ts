@@ -3,8 +3,10 @@ import { Writable } from "node:stream";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, type EntryMeta, redisConfig } from "@gsk/redis-store";
+import type { ArchivedEntryDoc } from "@gsk/schema";
 import { createAuthenticator, createLogger, loadApiTokens } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
+import type { Collection } from "mongodb";
 import { onTestFinished } from "vitest";
 import { createApp } from "./app.ts";
 import type { Deps } from "./deps.ts";
@@ -51,6 +53,8 @@ export const auth = (token: string, extra: Record<string, string> = {}) => ({
 
 export interface ApiOptions {
   redisUrl: string;
+  /** The archive's entries collection: mounts the history route. */
+  archive?: Collection<ArchivedEntryDoc>;
   sqs?: { client: SQSClient; queueUrl: string };
   extra?: Record<string, string>;
 }
@@ -86,6 +90,7 @@ export async function buildApi(options: ApiOptions) {
     entries,
     policies: createPolicyStore(redis, keys, env.DEFAULT_TTL_SECONDS),
     ...(options.sqs ? { sqs: options.sqs.client } : {}),
+    ...(options.archive ? { archive: options.archive } : {}),
     auth: createAuthenticator(loadApiTokens(env)),
     logger: createLogger("info", "get-api", sink),
     metrics: createApiMetrics(),

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { EventIdSchema, IdSchema, WebhookKeySchema } from "./envelope.ts";
 
-const CanonicalInstant = v.pipe(
+export const CanonicalInstant = v.pipe(
   v.string(),
   v.isoTimestamp("must be a UTC instant like 2026-01-02T03:04:05.678Z"),
   v.check((s) => s.endsWith("Z") && s.length === 24, "must be a UTC instant like 2026-01-02T03:04:05.678Z"),

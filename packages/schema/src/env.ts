@@ -156,6 +156,18 @@ export function envNames(schema: v.GenericSchema): string[] {
   return Object.keys(node.entries);
 }
 
+/** The archive's MongoDB (the archiver needs it; get-api takes it optionally, for its history route). */
+export const mongoEnvEntries = {
+  MONGO_URL: v.pipe(
+    v.string("is required"),
+    v.regex(/^mongodb(\+srv)?:\/\//, "must be a mongodb:// or mongodb+srv:// URL"),
+  ),
+  MONGO_DB: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, "must be 1-63 of [A-Za-z0-9_-]")),
+    "gsk",
+  ),
+};
+
 /** Replaces the password of a URL for logging. */
 export function redactUrl(url: string): string {
   try {

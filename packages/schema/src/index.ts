@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./archive.ts";
 export * from "./entry.ts";
 export * from "./env.ts";
 export * from "./envelope.ts";

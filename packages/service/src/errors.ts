@@ -31,6 +31,7 @@ export const PROBLEM_STATUS = {
   queue_error: 500,
   redis_unavailable: 503,
   queue_unavailable: 503,
+  archive_unavailable: 503,
 } as const satisfies Record<string, keyof typeof TITLES>;
 
 export type ProblemCode = keyof typeof PROBLEM_STATUS;

@@ -1,5 +1,11 @@
 export { launchBrowser } from "./browser.ts";
-export { type MongoInstance, type MongoTestServer, openMongo, startMongoTestServer } from "./mongo/index.ts";
+export {
+  type MongoInstance,
+  type MongoTestServer,
+  openMongo,
+  planStages,
+  startMongoTestServer,
+} from "./mongo/index.ts";
 export { exited, freePort, reapOnExit, waitFor } from "./processes.ts";
 export { startTcpProxy, type TcpProxy } from "./proxy.ts";
 export {

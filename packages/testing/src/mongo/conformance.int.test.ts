@@ -3,6 +3,7 @@
 import { Long, MongoBulkWriteError, MongoServerError, ObjectId } from "mongodb";
 import { describe, expect } from "vitest";
 import { test } from "../fixtures.ts";
+import { planStages } from "./index.ts";
 
 let n = 0;
 const fresh = () => `c${++n}`;
@@ -312,6 +313,33 @@ describe("findAndModify", () => {
 });
 
 describe("indexes", () => {
+  test("explain: a find on an index's first field, or sorted in its key order, scans the index; others scan the collection", async ({
+    mongo,
+  }) => {
+    const coll = mongo.db.collection(fresh());
+    await coll.createIndex({ webhookKey: 1, producedAt: -1, eventId: 1 }, { unique: true });
+    for (let i = 0; i < 20; i++)
+      await coll.insertOne({
+        webhookKey: `k${i % 4}`,
+        producedAt: new Date(1_000 * i),
+        eventId: `e${i}`,
+        accountId: "a",
+      });
+    const explain = (filter: object, sort?: object) => {
+      const cursor = coll.find(filter);
+      return (sort ? cursor.sort(sort as Record<string, 1 | -1>) : cursor).explain("queryPlanner");
+    };
+    const byKey = planStages(
+      await explain({ webhookKey: "k1", accountId: { $in: ["a"] } }, { producedAt: -1, eventId: 1 }),
+    );
+    expect(byKey).toContain("IXSCAN");
+    expect(byKey).not.toContain("COLLSCAN");
+    expect(byKey).not.toContain("SORT");
+    const byOther = planStages(await explain({ accountId: "a" }));
+    expect(byOther).toContain("COLLSCAN");
+    expect(byOther).not.toContain("IXSCAN");
+  });
+
   test("a unique index rejects duplicates with E11000 (11000), keyPattern and keyValue", async ({
     mongo,
   }) => {

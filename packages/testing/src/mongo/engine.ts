@@ -16,6 +16,60 @@ interface Cursor {
   at: number;
 }
 
+/**
+ * Whether an index's key order (forward or backward) gives documents in `sort`'s order: the sort
+ * must follow the key's fields after those the filter pins to one value.
+ */
+function indexServesSort(key: Doc, sort: Doc, filter: Doc): "forward" | "backward" | undefined {
+  const sortFields = Object.entries(sort);
+  const pinned = (field: string) =>
+    Object.hasOwn(filter, field) &&
+    (!isDocument(filter[field]) || Object.keys(filter[field] as Doc)[0] === "$eq");
+  const allKeyFields = Object.entries(key);
+  let start = 0;
+  while (
+    start < allKeyFields.length &&
+    pinned(allKeyFields[start]?.[0] ?? "") &&
+    allKeyFields[start]?.[0] !== sortFields[0]?.[0]
+  )
+    start++;
+  const keyFields = allKeyFields.slice(start);
+  if (sortFields.length === 0 || sortFields.length > keyFields.length) return undefined;
+  const same = sortFields.every(
+    ([f, d], i) => keyFields[i]?.[0] === f && Number(keyFields[i]?.[1]) === Number(d),
+  );
+  if (same) return "forward";
+  const reversed = sortFields.every(
+    ([f, d], i) => keyFields[i]?.[0] === f && Number(keyFields[i]?.[1]) === -Number(d),
+  );
+  return reversed ? "backward" : undefined;
+}
+
+/** The winning plan of a find: see the `explain` command. */
+function planFor(indexes: IndexSpec[], filter: Doc, sort: Doc | undefined): Doc {
+  const usable = indexes.filter((i) => !i.sparse && !i.partialFilterExpression);
+  const constrained = usable.find((i) => Object.hasOwn(filter, Object.keys(i.key)[0] ?? ""));
+  const byFilter =
+    constrained ?? (sort ? usable.find((i) => indexServesSort(i.key, sort, filter)) : undefined);
+  let plan: Doc = { stage: "COLLSCAN", direction: "forward" };
+  let direction: "forward" | "backward" | undefined;
+  if (byFilter) {
+    direction = sort ? indexServesSort(byFilter.key, sort, filter) : "forward";
+    plan = {
+      stage: "FETCH",
+      inputStage: {
+        stage: "IXSCAN",
+        keyPattern: byFilter.key,
+        indexName: byFilter.name,
+        direction: direction ?? "forward",
+      },
+    };
+  }
+  return sort && Object.keys(sort).length > 0 && !direction
+    ? { stage: "SORT", sortPattern: sort, inputStage: plan }
+    : plan;
+}
+
 /** Everything the test server stores: databases of collections, and open cursors. */
 export class Engine {
   private readonly dbs = new Map<string, Map<string, Collection>>();
@@ -175,6 +229,29 @@ export class Engine {
         : [];
       const first = limit < 0 ? Math.abs(limit) : batchSize;
       return this.cursorReply(`${db}.${name}`, docs, first, cmd.singleBatch === true || limit < 0, true);
+    },
+
+    // The query planner's choice for a find, as MongoDB's `explain` reports it (verbosity
+    // queryPlanner): an index whose first field the filter constrains, or whose key order serves
+    // the sort, is scanned (IXSCAN under FETCH); otherwise the collection is (COLLSCAN).
+    explain: (db, cmd) => {
+      const inner = cmd.explain;
+      if (!isDocument(inner) || Object.keys(inner)[0] !== "find")
+        throw notSupported("explain of anything but find");
+      const name = this.collName(inner, "find");
+      const filter = (inner.filter ?? {}) as Doc;
+      const sort = (inner.sort ?? undefined) as Doc | undefined;
+      const indexes = this.collection(db, name)?.indexes ?? [];
+      return {
+        queryPlanner: {
+          namespace: `${db}.${name}`,
+          parsedQuery: filter,
+          winningPlan: planFor(indexes, filter, sort),
+          rejectedPlans: [],
+        },
+        explainVersion: "1",
+        ok: 1,
+      };
     },
 
     getMore: (_db, cmd) => {

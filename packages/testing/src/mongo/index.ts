@@ -60,3 +60,26 @@ export async function openMongo(mongoUrl = process.env.MONGO_URL): Promise<Mongo
     },
   };
 }
+
+/**
+ * Every stage of an explain's winning plan, outermost first (IXSCAN, FETCH, COLLSCAN, SORT...),
+ * whether the plan is classic or, as MongoDB 7 may report it, nested under `queryPlan`.
+ */
+export function planStages(explain: unknown): string[] {
+  const stages: string[] = [];
+  const walk = (node: unknown) => {
+    if (node === null || typeof node !== "object") return;
+    const plan = node as {
+      stage?: unknown;
+      inputStage?: unknown;
+      inputStages?: unknown[];
+      queryPlan?: unknown;
+    };
+    if (typeof plan.stage === "string") stages.push(plan.stage);
+    walk(plan.queryPlan);
+    walk(plan.inputStage);
+    for (const input of plan.inputStages ?? []) walk(input);
+  };
+  walk((explain as { queryPlanner?: { winningPlan?: unknown } }).queryPlanner?.winningPlan);
+  return stages;
+}
