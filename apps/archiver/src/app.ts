@@ -1,13 +1,17 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { HonoAdapter } from "@bull-board/hono";
+import { ErasureRequestSchema } from "@gsk/schema";
 import {
   ApiError,
   type Authenticator,
   basicPassword,
   bearerToken,
+  bodyLimitOf,
+  check,
   errorHandler,
   type HealthChecks,
+  jsonBody,
   type Logger,
   opsRoutes,
   type Principal,
@@ -16,7 +20,7 @@ import {
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { Queue } from "bullmq";
 import { Hono } from "hono";
-import { enqueueManualRun } from "./jobs.ts";
+import { enqueueErasure, enqueueManualRun } from "./jobs.ts";
 import type { ArchiveMetrics } from "./metrics.ts";
 
 export interface AppDeps {
@@ -67,9 +71,28 @@ export function createApp(deps: AppDeps): Hono {
     const principal = authorize(deps.auth.authenticate(bearerToken(header)), 'Bearer realm="gsk-archiver"');
     const result = await enqueueManualRun(deps.queue);
     if ("busy" in result)
-      throw new ApiError("run_in_progress", "An archive run is already waiting or active");
+      throw new ApiError("run_in_progress", "An archive run or erasure is already waiting or active");
     deps.logger.info({ runId: result.runId, principal: principal.id }, "manual archive run queued");
     return c.json(result, 202);
+  });
+
+  app.post("/admin/erasures", bodyLimitOf(64 * 1024), async (c) => {
+    const header = c.req.header("authorization");
+    const principal = authorize(deps.auth.authenticate(bearerToken(header)), 'Bearer realm="gsk-archiver"');
+    const request = check(ErasureRequestSchema, await jsonBody(c), "erasure");
+    const { erasureId } = await enqueueErasure(deps.queue, request);
+    // Who asked and what for; never data.
+    deps.logger.info(
+      {
+        erasureId,
+        principal: principal.id,
+        accountId: request.accountId,
+        flowId: request.flowId,
+        keys: request.webhookKeys?.length,
+      },
+      "erasure queued",
+    );
+    return c.json({ erasureId }, 202);
   });
 
   // A browser logs in with HTTP Basic (any user name, the token as password); tools send Bearer.

@@ -8,6 +8,7 @@ import type { MongoClient } from "mongodb";
 import { createApp } from "./app.ts";
 import { archiveOf, ensureIndexes } from "./collections.ts";
 import type { Env } from "./env.ts";
+import { createEraser, ERASE_JOB } from "./erasure.ts";
 import { bullConnection, QUEUE_NAME, queueOptions, registerSchedule } from "./jobs.ts";
 import { createArchiveMetrics } from "./metrics.ts";
 import { createProcessor } from "./processor.ts";
@@ -46,11 +47,20 @@ export function createArchiver(deps: ArchiverDeps) {
     });
     return indexes;
   };
+  const entries = createEntryStore(deps.redis, keys);
   const process = createProcessor({
-    entries: createEntryStore(deps.redis, keys),
+    entries,
     policies: createPolicyStore(deps.redis, keys, DEFAULT_TTL_SECONDS),
     archive,
     metrics,
+    logger,
+    scanCount: env.ARCHIVE_SCAN_COUNT,
+    now: deps.now ?? Date.now,
+  });
+  const erase = createEraser({
+    entries,
+    keys,
+    archive,
     logger,
     scanCount: env.ARCHIVE_SCAN_COUNT,
     now: deps.now ?? Date.now,
@@ -125,7 +135,7 @@ export function createArchiver(deps: ArchiverDeps) {
         QUEUE_NAME,
         async (job) => {
           await indexesReady();
-          return process(job);
+          return job.name === ERASE_JOB ? erase(job) : process(job);
         },
         { connection: workerConnection, prefix: keys.bullPrefix, concurrency: 1, lockDuration: 60_000 },
       );

@@ -68,7 +68,7 @@ describe("archiver CLI", () => {
     expect(flowOnly.stderr.trim()).toBe("archiver: --flow: --flow needs --account");
     const unknown = await cli(["explode"], env);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("the command must be run-now, restore or status");
+    expect(unknown.stderr).toContain("the command must be run-now, restore, erase or status");
     const badFlag = await cli(["restore", "--acount", "x"], env);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain("Unknown option '--acount'");

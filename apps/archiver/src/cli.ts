@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// archiver run-now | restore [--account A] [--flow F] [--dry-run] | status [--limit N]
+// archiver run-now | restore [--account A] [--flow F] [--dry-run] | erase --account A [--flow F] [--key K]...
+//   | status [--limit N]
 // Configured by the app's environment. Progress goes to stderr; the last stdout line is JSON.
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis, redisConfig } from "@gsk/redis-store";
-import { DEFAULT_TTL_SECONDS, IdSchema } from "@gsk/schema";
+import { DEFAULT_TTL_SECONDS, IdSchema, WebhookKeySchema } from "@gsk/schema";
 import { CliError, cliEnv, parseCommandLine, progress, runCli } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { Queue, QueueEvents } from "bullmq";
@@ -11,20 +12,21 @@ import { MongoClient } from "mongodb";
 import * as v from "valibot";
 import { archiveOf } from "./collections.ts";
 import { parseEnv } from "./env.ts";
-import { bullConnection, enqueueManualRun, QUEUE_NAME, queueOptions } from "./jobs.ts";
+import { bullConnection, enqueueErasure, enqueueManualRun, QUEUE_NAME, queueOptions } from "./jobs.ts";
 import { restore } from "./restore.ts";
 
 const USAGE =
-  "usage: archiver run-now [--timeout SECONDS] | restore [--account A [--flow F]] [--dry-run] | status [--limit N]";
+  "usage: archiver run-now [--timeout SECONDS] | restore [--account A [--flow F]] [--dry-run] | erase --account A [--flow F] [--key K]... | status [--limit N]";
 
 const FlagsSchema = v.pipe(
   v.object({
     command: v.picklist(
-      ["run-now", "restore", "status"],
-      `the command must be run-now, restore or status (${USAGE})`,
+      ["run-now", "restore", "erase", "status"],
+      `the command must be run-now, restore, erase or status (${USAGE})`,
     ),
     account: v.optional(IdSchema),
     flow: v.optional(IdSchema),
+    key: v.optional(v.pipe(v.array(WebhookKeySchema), v.maxLength(1000, "at most 1000 keys")), []),
     "dry-run": v.optional(v.boolean(), false),
     timeout: v.optional(
       v.pipe(v.string(), v.regex(/^\d+$/, "must be whole seconds"), v.transform(Number), v.minValue(1)),
@@ -53,6 +55,7 @@ function parseFlags(argv: string[]) {
     {
       account: { type: "string" },
       flow: { type: "string" },
+      key: { type: "string", multiple: true },
       "dry-run": { type: "boolean" },
       timeout: { type: "string" },
       limit: { type: "string" },
@@ -67,32 +70,29 @@ const err = progress;
 async function main(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv);
   const env = cliEnv(() => parseEnv(process.env));
-  const keys = redisKeys(env.REDIS_PREFIX);
 
   if (flags.command === "run-now") {
-    const connection = bullConnection(env);
-    const queue = new Queue(QUEUE_NAME, queueOptions(env, keys, connection));
-    const events = new QueueEvents(QUEUE_NAME, { connection: bullConnection(env), prefix: keys.bullPrefix });
-    try {
-      await events.waitUntilReady();
+    return queueAndWait(env, flags.timeout, async (queue) => {
       const queued = await enqueueManualRun(queue);
-      if ("busy" in queued) throw new CliError("an archive run is already waiting or active");
+      if ("busy" in queued) throw new CliError("an archive run or erasure is already waiting or active");
       err(`queued run ${queued.runId}; waiting for an archiver worker to run it`);
-      events.on("progress", ({ jobId, data }) => {
-        if (jobId === queued.runId) err(`progress ${JSON.stringify(data)}`);
-      });
-      const job = await queue.getJob(queued.runId);
-      if (!job) throw new CliError(`run ${queued.runId} vanished from the queue`);
-      try {
-        return await job.waitUntilFinished(events, flags.timeout * 1000);
-      } catch (error) {
-        throw new CliError(`run ${queued.runId} failed: ${(error as Error).message}`);
-      }
-    } finally {
-      await events.close();
-      await queue.close();
-      connection.disconnect();
-    }
+      return queued.runId;
+    });
+  }
+  if (flags.command === "erase") {
+    if (flags.account === undefined) throw new CliError(`erase needs --account; ${USAGE}`, 2);
+    const request = {
+      accountId: flags.account,
+      ...(flags.flow !== undefined ? { flowId: flags.flow } : {}),
+      ...(flags.key.length > 0 ? { webhookKeys: flags.key } : {}),
+    };
+    let erasureId = "";
+    const counts = await queueAndWait(env, flags.timeout, async (queue) => {
+      ({ erasureId } = await enqueueErasure(queue, request));
+      err(`queued erasure ${erasureId}; waiting for an archiver worker to run it`);
+      return erasureId;
+    });
+    return { erasureId, ...(counts as object) };
   }
 
   const mongo = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
@@ -105,8 +105,15 @@ async function main(argv: string[]): Promise<unknown> {
           `${r._id}  ${r.trigger}  ${r.status}  started ${r.startedAt.toISOString()}  scanned ${r.scanned}  inserted ${r.inserted}  failed ${r.failed}`,
         );
       }
-      return { runs };
+      const erasures = await archive.erasures.find({}).sort({ requestedAt: -1 }).limit(flags.limit).toArray();
+      for (const e of erasures) {
+        err(
+          `${e._id}  ${e.status}  account ${e.accountId}${e.flowId ? ` flow ${e.flowId}` : ""}${e.webhookKeys ? ` ${e.webhookKeys.length} keys` : ""}  redis ${e.redisDeleted}  archive ${e.archiveDeleted}`,
+        );
+      }
+      return { runs, erasures };
     }
+    const keys = redisKeys(env.REDIS_PREFIX);
     const redis = createRedis(redisConfig(env), () => {});
     await redis.client.connect();
     try {
@@ -131,6 +138,39 @@ async function main(argv: string[]): Promise<unknown> {
     }
   } finally {
     await mongo.close();
+  }
+}
+
+/**
+ * Queues a job on the archive queue (`enqueue` returns its id) and waits for an archiver worker to
+ * finish it, printing its progress; the job's result is the command's.
+ */
+async function queueAndWait(
+  env: ReturnType<typeof parseEnv>,
+  timeoutSeconds: number,
+  enqueue: (queue: Queue) => Promise<string>,
+): Promise<unknown> {
+  const keys = redisKeys(env.REDIS_PREFIX);
+  const connection = bullConnection(env);
+  const queue = new Queue(QUEUE_NAME, queueOptions(env, keys, connection));
+  const events = new QueueEvents(QUEUE_NAME, { connection: bullConnection(env), prefix: keys.bullPrefix });
+  try {
+    await events.waitUntilReady();
+    const jobId = await enqueue(queue);
+    events.on("progress", ({ jobId: id, data }) => {
+      if (id === jobId) err(`progress ${JSON.stringify(data)}`);
+    });
+    const job = await queue.getJob(jobId);
+    if (!job) throw new CliError(`${jobId} vanished from the queue`);
+    try {
+      return await job.waitUntilFinished(events, timeoutSeconds * 1000);
+    } catch (error) {
+      throw new CliError(`${jobId} failed: ${(error as Error).message}`);
+    }
+  } finally {
+    await events.close();
+    await queue.close();
+    connection.disconnect();
   }
 }
 

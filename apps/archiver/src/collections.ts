@@ -33,10 +33,25 @@ export interface RunDoc extends RunCounts {
   error?: string;
 }
 
+/** One erasure: what was asked and what was deleted; never the data itself. */
+export interface ErasureDoc {
+  _id: string;
+  requestedAt: Date;
+  finishedAt: Date | null;
+  status: RunStatus;
+  accountId: string;
+  flowId: string | null;
+  webhookKeys: string[] | null;
+  redisDeleted: number;
+  archiveDeleted: number;
+  error?: string;
+}
+
 export interface Archive {
   entries: Collection<EntryDoc>;
   policies: Collection<PolicyDoc>;
   runs: Collection<RunDoc>;
+  erasures: Collection<ErasureDoc>;
 }
 
 const ENTRY_INDEX = "webhookKey_1_producedAt_-1_eventId_1";
@@ -47,6 +62,7 @@ export function archiveOf(db: Db): Archive {
     entries: db.collection<EntryDoc>(ENTRIES_COLLECTION),
     policies: db.collection<PolicyDoc>("policies"),
     runs: db.collection<RunDoc>("runs"),
+    erasures: db.collection<ErasureDoc>("erasures"),
   };
 }
 

@@ -1,9 +1,12 @@
+import { randomBytes } from "node:crypto";
 import type { RedisKeys } from "@gsk/redis-keys";
 import { type RedisEndpoint, redisEndpoint } from "@gsk/redis-store";
+import type { ErasureRequest } from "@gsk/schema";
 import type { ConnectionOptions, Queue, QueueOptions } from "bullmq";
 import { Cluster, Redis as IORedis } from "ioredis";
 import * as v from "valibot";
 import type { Env } from "./env.ts";
+import { ERASE_JOB } from "./erasure.ts";
 
 export const QUEUE_NAME = "archive";
 const SCHEDULER_ID = "nightly-archive";
@@ -66,6 +69,19 @@ export async function registerSchedule(queue: Queue, env: Env): Promise<void> {
     { pattern: env.ARCHIVE_CRON, tz: env.ARCHIVE_TZ },
     { name: "archive", data: { trigger: "schedule" } satisfies JobData },
   );
+}
+
+/**
+ * Queues an erasure on the archive queue, so it never runs while an archive run does (one job at a
+ * time across every pod): a run cannot re-archive what the erasure removes.
+ */
+export async function enqueueErasure(queue: Queue, request: ErasureRequest): Promise<{ erasureId: string }> {
+  const job = await queue.add(
+    ERASE_JOB,
+    { erasure: request },
+    { jobId: `erasure-${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}` },
+  );
+  return { erasureId: job.id as string };
 }
 
 /** Queues a manual run unless one is waiting or active. */

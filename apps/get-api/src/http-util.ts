@@ -1,7 +1,6 @@
-import { describeIssues, type Scope, toFieldErrors } from "@gsk/schema";
+import type { Scope } from "@gsk/schema";
 import { ApiError } from "@gsk/service";
 import type { Context } from "hono";
-import * as v from "valibot";
 import type { AppEnv, Deps } from "./deps.ts";
 
 /** Runs a Redis call; an outage becomes 503 with Retry-After. */
@@ -14,25 +13,6 @@ export async function withRedis<T>(deps: Deps, call: () => Promise<T>): Promise<
     throw new ApiError("redis_unavailable", "The data store is unavailable; retry later", {
       headers: { "Retry-After": "5" },
     });
-  }
-}
-
-/** Validates input against a schema; a failure is a 400 problem listing every error. */
-export function check<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
-  const result = v.safeParse(schema, input);
-  if (result.success) return result.output;
-  throw new ApiError("validation", `Invalid ${what}: ${describeIssues(result.issues)}`, {
-    errors: toFieldErrors(result.issues),
-  });
-}
-
-/** The JSON body, or a 400 naming the parse error. */
-export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError("invalid_json", `The body is not JSON: ${(error as Error).message}`);
   }
 }
 

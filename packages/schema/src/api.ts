@@ -41,3 +41,18 @@ export const ProblemSchema = v.object({
   detail: v.string(),
   errors: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
 });
+
+/** `POST /admin/erasures` body (the archiver): an account's data, or one flow's, or listed keys'. */
+export const ErasureRequestSchema = jsonObject({
+  accountId: IdSchema,
+  flowId: v.optional(IdSchema),
+  webhookKeys: v.optional(
+    v.pipe(
+      v.array(WebhookKeySchema, "must be an array of webhook keys"),
+      v.minLength(1, "must name at least one webhook key"),
+      v.maxLength(1000, "must name at most 1000 webhook keys"),
+    ),
+  ),
+});
+
+export type ErasureRequest = v.InferOutput<typeof ErasureRequestSchema>;

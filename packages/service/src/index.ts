@@ -19,6 +19,7 @@ export {
   problemResponse,
 } from "./errors.ts";
 export { type HttpServer, listen } from "./http.ts";
+export { check, jsonBody } from "./input.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
 export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";
 export { configOrExit, onShutdown } from "./shutdown.ts";

@@ -11,11 +11,11 @@ import {
   StoredEntrySchema,
   WebhookKeySchema,
 } from "@gsk/schema";
-import { ApiError, bodyLimitOf, canSeeAccount, type ProblemCode } from "@gsk/service";
+import { ApiError, bodyLimitOf, canSeeAccount, check, jsonBody, type ProblemCode } from "@gsk/service";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "../deps.ts";
-import { check, entryAnswer, jsonBody, requireScope, withRedis } from "../http-util.ts";
+import { entryAnswer, requireScope, withRedis } from "../http-util.ts";
 import { authProblems, jsonContent, pathParam, problems, secured } from "../openapi.ts";
 
 /** The problem a gateway-mode POST answers for each reason a message is refused. */

@@ -5,12 +5,12 @@ import {
   HistoryResponseSchema,
   WebhookKeySchema,
 } from "@gsk/schema";
-import { ApiError } from "@gsk/service";
+import { ApiError, check } from "@gsk/service";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { Collection, Filter, FindCursor } from "mongodb";
 import type { AppEnv } from "../deps.ts";
-import { check, requireScope } from "../http-util.ts";
+import { requireScope } from "../http-util.ts";
 import { authProblems, jsonContent, pathParam, problems, secured } from "../openapi.ts";
 
 /** Where a page ended: the last version's (producedAt, eventId), the index's order after the key. */

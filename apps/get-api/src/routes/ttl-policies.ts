@@ -6,12 +6,12 @@ import {
   IdSchema,
   TtlPolicySchema,
 } from "@gsk/schema";
-import { ApiError, canSeeAccount } from "@gsk/service";
+import { ApiError, canSeeAccount, check, jsonBody } from "@gsk/service";
 import type { PolicyScope } from "@gsk/ttl-policy";
 import { type Context, Hono } from "hono";
 import { type DescribeRouteOptions, describeRoute } from "hono-openapi";
 import type { AppEnv } from "../deps.ts";
-import { check, jsonBody, requireScope, withRedis } from "../http-util.ts";
+import { requireScope, withRedis } from "../http-util.ts";
 import { authProblems, jsonContent, pathParam, problems, secured } from "../openapi.ts";
 
 const accountParam = pathParam("accountId", IdSchema, "The account", "acme");
