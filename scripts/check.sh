@@ -21,4 +21,12 @@ rm -f "$out"
 # Each app's image root (what the Dockerfile's build stage makes), started alone until ready.
 log "image roots"
 node scripts/image-check.ts || status=$?
+# The demo walks the whole pipeline on the local stack, as the README tells a newcomer to.
+log "demo on the local stack"
+if ./scripts/dev.sh >/dev/null; then
+  node scripts/demo.ts || status=$?
+else
+  status=1
+fi
+./scripts/dev.sh down >/dev/null || true
 exit "$status"

@@ -58,13 +58,21 @@ const infrastructure: Service[] = [
 ];
 
 /** The dev token (made once, kept in .gsk/dev-token) with every scope on every account. */
-function devToken(): string {
+export function devToken(): string {
   const file = join(STATE, "dev-token");
   if (!existsSync(file)) writeFileSync(file, `gsk-dev-${randomBytes(16).toString("hex")}\n`, { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
 
-function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
+/** The local queue URLs fauxqs gives the stack's queues. */
+export const LOCAL_QUEUES = {
+  queueUrl: `http://sqs.us-east-1.localhost:${PORTS.sqs}/000000000000/${QUEUE}`,
+  dlqUrl: `http://sqs.us-east-1.localhost:${PORTS.sqs}/000000000000/${QUEUE}-dlq`,
+};
+export { PORTS, SQS_ENDPOINT };
+
+/** The apps of the local stack, each with the environment it runs (and its CLI is run) with. */
+export function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
   const common = {
     ...AWS,
     REDIS_URL: `redis://127.0.0.1:${PORTS.redis}`,
@@ -98,7 +106,7 @@ function apps(queueUrl: string, dlqUrl: string, token: string): Service[] {
       name: "get-api",
       port: PORTS.api,
       command: [process.execPath, built("get-api")],
-      env: { ...common, PORT: String(PORTS.api), INGRESS_ENABLED: "true" },
+      env: { ...common, PORT: String(PORTS.api), INGRESS_ENABLED: "true", MONGO_URL },
     },
   ].filter((s) => existsSync(s.command[1] as string));
 }
@@ -154,8 +162,7 @@ function down(service: Service): string {
 async function main(action: string) {
   mkdirSync(STATE, { recursive: true });
   const token = devToken();
-  const queueUrl = `http://sqs.us-east-1.localhost:${PORTS.sqs}/000000000000/${QUEUE}`;
-  const all = [...infrastructure, ...apps(queueUrl, `${queueUrl}-dlq`, token)];
+  const all = [...infrastructure, ...apps(LOCAL_QUEUES.queueUrl, LOCAL_QUEUES.dlqUrl, token)];
   if (action === "down") {
     for (const service of [...all].reverse()) console.log(`${service.name}: ${down(service)}`);
     return;
@@ -188,4 +195,4 @@ The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.s
 Try it: node_modules/.bin/node scripts/demo.ts`);
 }
 
-await main(process.argv[2] ?? "up");
+if (import.meta.main) await main(process.argv[2] ?? "up");
