@@ -191,7 +191,7 @@ The local stack is up (logs and pid files in .gsk/; stop it with ./scripts/dev.s
   get-api:       http://127.0.0.1:${PORTS.api} (docs at /docs), gateway mode on
   ingest-worker: http://127.0.0.1:${PORTS.worker}/healthz
   archiver:      bull-board at http://127.0.0.1:${PORTS.archiver}/admin/queues (any user, the dev token as password)
-  dev token (every scope; kept in .gsk/dev-token): ${token}
+  dev token (every scope; kept in .gsk/dev-token): ${token}${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? `\n  traces: OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : ""}
 Try it: node_modules/.bin/node scripts/demo.ts`);
 }
 

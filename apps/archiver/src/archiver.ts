@@ -71,11 +71,14 @@ export function createArchiver(deps: ArchiverDeps) {
   let reconciling: NodeJS.Timeout | undefined;
 
   /**
-   * Marks failed the runs BullMQ failed without the processor recording it (a job that stalled too
+   * Sets the last-success gauge from `runs`, and marks failed the runs BullMQ failed without the processor recording it (a job that stalled too
    * often fails in BullMQ's own scripts, seen by no processor): a run must not stay "running".
    */
   const reconcile = async () => {
     try {
+      // The last success survives restarts (the gauge starts at 0 in a new process): from `runs`.
+      const last = await archive.runs.find({ status: "succeeded" }).sort({ finishedAt: -1 }).limit(1).next();
+      if (last?.finishedAt) metrics.lastSuccess.set(last.finishedAt.getTime() / 1000);
       for (const run of await archive.runs.find({ status: "running" }).toArray()) {
         const job = await queue.getJob(run._id);
         const state = job ? await job.getState() : "missing";

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
-import { configOrExit, createAuthenticator, createLogger, loadApiTokens, onShutdown } from "@gsk/service";
+import {
+  configOrExit,
+  createAuthenticator,
+  createLogger,
+  loadApiTokens,
+  onShutdown,
+  startTelemetry,
+} from "@gsk/service";
 import { MongoClient } from "mongodb";
 import { createArchiver } from "./archiver.ts";
 import { parseEnv } from "./env.ts";
@@ -12,6 +19,8 @@ const { env, tokens } = configOrExit("archiver", () => {
 });
 
 const logger = createLogger(env.LOG_LEVEL, "archiver");
+// Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing is loaded otherwise.
+const stopTelemetry = await startTelemetry("archiver", process.env);
 const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const mongo = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
 logger.info(
@@ -30,6 +39,7 @@ onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await archiver.stop();
   redis.client.destroy();
   await mongo.close();
+  await stopTelemetry();
 });
 redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 // A failed first connect closes the driver's topology for good, so keep trying until one works;

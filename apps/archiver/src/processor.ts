@@ -1,11 +1,11 @@
 import { describeIssues } from "@gsk/schema";
-import type { Logger } from "@gsk/service";
+import { inSpan, type Logger } from "@gsk/service";
 import { type Job, UnrecoverableError } from "bullmq";
 import * as v from "valibot";
 import type { RunCounts } from "./collections.ts";
 import { type JobData, JobDataSchema } from "./jobs.ts";
 import type { ArchiveMetrics } from "./metrics.ts";
-import { type ArchiveDeps, archiveRun, emptyState, type RunState } from "./run.ts";
+import { type ArchiveDeps, archiveRun, emptyState, type RunJob, type RunState } from "./run.ts";
 
 /** A run's dependencies, plus what the job wrapper reports to. */
 export interface ProcessorDeps extends ArchiveDeps {
@@ -37,7 +37,23 @@ export function createProcessor(deps: ProcessorDeps) {
     );
     let lastProgress = 0;
     try {
-      const counts = await archiveRun(deps, {
+      const run = (job: RunJob) =>
+        inSpan(
+          "archive run",
+          {
+            attributes: { "gsk.run_id": runId, "gsk.trigger": parsed.output.trigger, "gsk.attempt": attempt },
+          },
+          async (span) => {
+            const counts = await archiveRun(deps, job);
+            span.setAttributes({
+              "gsk.scanned": counts.scanned,
+              "gsk.inserted": counts.inserted,
+              "gsk.failed": counts.failed,
+            });
+            return counts;
+          },
+        );
+      const counts = await run({
         runId,
         state,
         checkpoint: async (s) => {

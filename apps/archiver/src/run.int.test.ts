@@ -245,6 +245,12 @@ describe("restore", () => {
       "Redis replicas did not confirm the policy write in time",
     );
     replicated.replica.signal("SIGCONT");
+    // The replica catches up with what the first attempt wrote before the retry confirms it
+    // (on a loaded machine that takes longer than the 200 ms WAIT).
+    await waitFor(
+      async () => (await replicated.replica.cli("EXISTS", "gsk:entry:r1")) === "1",
+      "the replica to catch up",
+    );
     expect(
       await restore(archive, entries, policies, { dryRun: false, now: Date.now, confirmWrites }),
     ).toMatchObject({ skippedNewer: 1 });

@@ -1,4 +1,5 @@
 import type { ArchivableRecord, EntryStore } from "@gsk/redis-store";
+import { inSpan } from "@gsk/service";
 import type { PolicyStore } from "@gsk/ttl-policy";
 import { type AnyBulkWriteOperation, MongoBulkWriteError } from "mongodb";
 import type { Archive, EntryDoc, RunCounts } from "./collections.ts";
@@ -142,7 +143,19 @@ export async function archiveRun(deps: ArchiveDeps, job: RunJob): Promise<RunCou
       }
       await writing;
       writing = quiet(
-        sink(ops).then(async (written) => {
+        inSpan(
+          "archive batch",
+          { attributes: { "gsk.source": id, "gsk.batch_size": records.length } },
+          async (span) => {
+            const written = await sink(ops);
+            span.setAttributes({
+              "gsk.inserted": written.inserted,
+              "gsk.unchanged": written.unchanged,
+              "gsk.failed": written.failed,
+            });
+            return written;
+          },
+        ).then(async (written) => {
           const c = state.counts;
           c.vanished += vanished;
           c.inserted += written.inserted;

@@ -3,6 +3,8 @@
 // doing the same read, 1 KiB entries, random keys, 64 connections. Saturation is measured with wrk
 // (C, one thread); latency at a fixed rate of half the bare maximum with hey. Each generator's CPU
 // share is printed, so a saturated generator shows. Rounds interleave the servers; medians.
+// --tracing adds get-api with OpenTelemetry on (spans exported over OTLP to a receiver here that
+// discards them), to show what tracing costs; off, get-api loads none of it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     "log-level": { type: "string", default: "info" },
     "command-timeout": { type: "boolean", default: false },
+    tracing: { type: "boolean", default: false },
   },
 });
 const KEYS = Number(values.keys);
@@ -175,6 +178,19 @@ const apiEnv = (port: number, commandTimeout: string) => ({
     },
   ]),
 });
+/** An OTLP/HTTP receiver that accepts and drops what it is sent (for the traced variant). */
+async function otlpSink(): Promise<string> {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "Content-Type": "application/json" }).end("{}"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+const otlpEndpoint = values.tracing ? await otlpSink() : undefined;
+
 const VARIANTS: [string, (port: number) => [string[], Record<string, string>]][] = [
   ["bare", (port) => [[process.execPath, "--no-warnings", bare, redisServer.url, String(port)], {}]],
   ["get-api", (port) => [[process.execPath, main], apiEnv(port, "2000")]],
@@ -183,6 +199,17 @@ const VARIANTS: [string, (port: number) => [string[], Record<string, string>]][]
         string,
         (port: number) => [string[], Record<string, string>],
       ][])
+    : []),
+  ...(otlpEndpoint
+    ? ([
+        [
+          "traced",
+          (port: number) => [
+            [process.execPath, main],
+            { ...apiEnv(port, "2000"), OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint },
+          ],
+        ],
+      ] as [string, (port: number) => [string[], Record<string, string>]][])
     : []),
 ];
 
@@ -254,5 +281,10 @@ const p99Ratio = med("get-api", "fixedP99") / med("bare", "fixedP99");
 console.log(
   `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85); p99 at the fixed rate: ${p99Ratio.toFixed(2)} x bare (goal <= 1.25); batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`,
 );
+if (otlpEndpoint) {
+  console.log(
+    `tracing on / off: ${(med("traced", "rps") / med("get-api", "rps")).toFixed(2)} of the requests/s; p99 at the fixed rate ${(med("traced", "fixedP99") / med("get-api", "fixedP99")).toFixed(2)} x`,
+  );
+}
 await redisServer.dispose();
 process.exit(0);

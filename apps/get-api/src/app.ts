@@ -1,4 +1,14 @@
-import { bearerToken, bodyLimitOf, errorHandler, opsRoutes, problemResponse } from "@gsk/service";
+import {
+  bearerToken,
+  bodyLimitOf,
+  contextFrom,
+  errorHandler,
+  inSpan,
+  opsRoutes,
+  problemResponse,
+  tracingEnabled,
+} from "@gsk/service";
+import { SpanKind } from "@opentelemetry/api";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "./deps.ts";
@@ -22,6 +32,29 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   let script: string | undefined;
 
   const observe = createObserver(deps);
+
+  // With tracing on, each request is a server span continuing the caller's traceparent; off, the
+  // middleware only calls through.
+  app.use("*", (c, next) =>
+    tracingEnabled()
+      ? inSpan(
+          `${c.req.method} ${c.req.path}`,
+          {
+            kind: SpanKind.SERVER,
+            parent: contextFrom({
+              traceparent: c.req.header("traceparent"),
+              tracestate: c.req.header("tracestate"),
+            }),
+            attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+          },
+          async (span) => {
+            await next();
+            span.setAttribute("http.response.status_code", c.res.status);
+            if (c.req.routePath) span.updateName(`${c.req.method} ${c.req.routePath}`);
+          },
+        )
+      : next(),
+  );
 
   // One wrapper per request: request id, metrics, the access log and Connection: close.
   app.use("*", async (c, next) => {

@@ -10,6 +10,7 @@ import {
   listen,
   loadApiTokens,
   onShutdown,
+  startTelemetry,
 } from "@gsk/service";
 import { createPolicyStore } from "@gsk/ttl-policy";
 import { MongoClient } from "mongodb";
@@ -25,6 +26,8 @@ const { env, tokens } = configOrExit("get-api", () => {
 });
 
 const logger = createLogger(env.LOG_LEVEL, "get-api");
+// Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing is loaded otherwise.
+const stopTelemetry = await startTelemetry("get-api", process.env);
 const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const keys = redisKeys(env.REDIS_PREFIX);
 const sqs = env.INGRESS_ENABLED
@@ -80,4 +83,5 @@ onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await redis.client.close();
   sqs?.destroy();
   await mongo?.close();
+  await stopTelemetry();
 });

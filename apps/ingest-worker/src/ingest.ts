@@ -7,7 +7,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { EntryStore } from "@gsk/redis-store";
 import { createMessageParser, type RejectCode } from "@gsk/schema";
+import { contextFrom, inSpan, type TraceCarrier } from "@gsk/service";
 import { expiresAtMs, type TtlResolver } from "@gsk/ttl-policy";
+import { type Attributes, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { ByteBudget } from "./budget.ts";
 import type { Metrics, Outcome } from "./metrics.ts";
 
@@ -66,6 +68,22 @@ function truncateUtf8(text: string, bytes: number): string {
 }
 
 /** Handles received messages; returns those to delete (written, expired or dead-lettered). */
+/** The W3C trace context a message carries (set by gateway mode, or any producer that sends it). */
+function traceCarrierOf(message: Message): TraceCarrier {
+  const attributes = message.MessageAttributes ?? {};
+  return { traceparent: attributes.traceparent?.StringValue, tracestate: attributes.tracestate?.StringValue };
+}
+
+/** A message span's attributes: its id and how long it waited in the queue. */
+function messageAttributes(message: Message, now: number): Attributes {
+  const sent = Number(message.Attributes?.SentTimestamp);
+  return {
+    "messaging.system": "aws_sqs",
+    "messaging.message.id": message.MessageId ?? "",
+    ...(Number.isFinite(sent) ? { "gsk.queue_wait_ms": Math.max(0, now - sent) } : {}),
+  };
+}
+
 export function createIngest(deps: IngestDeps) {
   const parse = createMessageParser({
     maxDataBytes: deps.maxDataBytes,
@@ -113,9 +131,14 @@ export function createIngest(deps: IngestDeps) {
   };
 
   const store = async (message: Message): Promise<Handled> => {
+    const span = trace.getActiveSpan();
     const parsed = parse(message.Body ?? "");
     if (!parsed.ok) return deadLetter(message, parsed.code, parsed.detail);
     const { envelope, dataJson } = parsed;
+    span?.setAttributes({
+      "gsk.account_id": envelope.accountId,
+      "gsk.key_count": envelope.webhookKeys.length,
+    });
     const producedAt = parsed.producedAtMs ?? Number(message.Attributes?.SentTimestamp ?? deps.now());
     const { ttlSeconds } = await deps.resolver.resolve(envelope.accountId, envelope.flowId);
     const expires = expiresAtMs(producedAt, ttlSeconds);
@@ -125,18 +148,26 @@ export function createIngest(deps: IngestDeps) {
     await deps.budget.acquire(bytes);
     try {
       const stop = deps.metrics.redisWrite.startTimer();
-      const results = await deps.store.writeMessage({
-        meta: {
-          accountId: envelope.accountId,
-          flowId: envelope.flowId,
-          eventId: envelope.eventId ?? message.MessageId ?? "",
-          producedAt,
-          storedAt: now,
-          expiresAt: expires,
+      const results = await inSpan(
+        "redis write",
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { "db.system.name": "redis", "gsk.key_count": envelope.webhookKeys.length },
         },
-        dataJson,
-        webhookKeys: envelope.webhookKeys,
-      });
+        () =>
+          deps.store.writeMessage({
+            meta: {
+              accountId: envelope.accountId,
+              flowId: envelope.flowId,
+              eventId: envelope.eventId ?? message.MessageId ?? "",
+              producedAt,
+              storedAt: now,
+              expiresAt: expires,
+            },
+            dataJson,
+            webhookKeys: envelope.webhookKeys,
+          }),
+      );
       stop();
       const touched = envelope.webhookKeys;
       const refused = envelope.webhookKeys.filter((_, i) => results[i] === "conflict");
@@ -150,14 +181,28 @@ export function createIngest(deps: IngestDeps) {
     }
   };
 
-  // Each message is decided alone: whatever one throws never touches its batch-mates.
-  const handle = async (message: Message): Promise<Handled> => {
-    try {
-      return await store(message);
-    } catch (error) {
-      return { outcome: "failed", error };
-    }
-  };
+  // Each message is decided alone: whatever one throws never touches its batch-mates. With tracing
+  // on, each message is a span continuing the producer's trace (the traceparent attribute).
+  const handle = (message: Message): Promise<Handled> =>
+    inSpan(
+      "process message",
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFrom(traceCarrierOf(message)),
+        attributes: messageAttributes(message, deps.now()),
+      },
+      async (span) => {
+        let handled: Handled;
+        try {
+          handled = await store(message);
+        } catch (error) {
+          handled = { outcome: "failed", error };
+        }
+        span.setAttribute("gsk.outcome", handled.outcome);
+        if (handled.outcome === "failed") span.setStatus({ code: SpanStatusCode.ERROR });
+        return handled;
+      },
+    );
 
   return async function ingest(messages: Message[]) {
     const counts: BatchCounts = { stored: 0, unchanged: 0, expired: 0, rejected: 0, failed: 0 };

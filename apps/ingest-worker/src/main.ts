@@ -2,13 +2,15 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createRedis, redisConfig } from "@gsk/redis-store";
 import { redactUrl } from "@gsk/schema";
-import { configOrExit, createLogger, onShutdown } from "@gsk/service";
+import { configOrExit, createLogger, onShutdown, startTelemetry } from "@gsk/service";
 import { parseEnv } from "./env.ts";
 import { createWorker } from "./worker.ts";
 
 const env = configOrExit("ingest-worker", () => parseEnv(process.env));
 
 const logger = createLogger(env.LOG_LEVEL, "ingest-worker");
+// Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing is loaded otherwise.
+const stopTelemetry = await startTelemetry("ingest-worker", process.env);
 const redis = createRedis(redisConfig(env), (error) => logger.warn({ err: error }, "redis connection error"));
 const sqs = new SQSClient({
   region: env.AWS_REGION,
@@ -31,6 +33,7 @@ onShutdown(logger, env.SHUTDOWN_TIMEOUT_MS, async () => {
   await worker.stop();
   redis.client.destroy();
   sqs.destroy();
+  await stopTelemetry();
 });
 redis.client.connect().catch((error: unknown) => logger.warn({ err: error }, "redis not reachable yet"));
 await worker.start();

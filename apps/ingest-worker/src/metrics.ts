@@ -1,11 +1,88 @@
+import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createRegistry } from "@gsk/service";
 import { Counter, Gauge, Histogram } from "prom-client";
+
+/** How long queue attributes read from SQS are reused: scrapes never cost more than one call per 15 s. */
+const QUEUE_ATTRIBUTES_MAX_AGE_MS = 15_000;
 
 const OUTCOMES = ["stored", "unchanged", "expired", "rejected", "failed"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** The worker's Prometheus metrics, on a registry of its own. */
-export function createMetrics() {
+/**
+ * The queue's backlog as SQS reports it (GetQueueAttributes, at most once per 15 s, on scrape), and
+ * the age of the oldest message the worker received in the last 15 s (SQS's attributes have no
+ * oldest-message age; CloudWatch's ApproximateAgeOfOldestMessage is the same signal there).
+ */
+function queueGauges(
+  registry: ReturnType<typeof createRegistry>,
+  queue: { sqs: SQSClient; queueUrl: string } | undefined,
+  now: () => number,
+) {
+  let cached: { at: number; visible: number; inFlight: number } | undefined;
+  const attributes = async () => {
+    if (!queue) return undefined;
+    if (cached && now() - cached.at < QUEUE_ATTRIBUTES_MAX_AGE_MS) return cached;
+    try {
+      const out = await queue.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      cached = {
+        at: now(),
+        visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      };
+    } catch {
+      // SQS unreachable: the last known values stay (a failed poll shows in the poll age).
+    }
+    return cached;
+  };
+  let oldest: { at: number; sentAt: number } | undefined;
+  new Gauge({
+    name: "gsk_ingest_queue_visible_messages",
+    help: "Messages waiting in the queue (ApproximateNumberOfMessages, read at most every 15 s)",
+    registers: [registry],
+    async collect() {
+      const a = await attributes();
+      if (a) this.set(a.visible);
+    },
+  });
+  new Gauge({
+    name: "gsk_ingest_queue_in_flight_messages",
+    help: "Messages received and not yet deleted, by any worker (ApproximateNumberOfMessagesNotVisible, read at most every 15 s)",
+    registers: [registry],
+    async collect() {
+      const a = await attributes();
+      if (a) this.set(a.inFlight);
+    },
+  });
+  new Gauge({
+    name: "gsk_ingest_queue_oldest_message_age_seconds",
+    help: "Age (since SQS accepted it) of the oldest message received in the last 15 s; 0 when none was",
+    registers: [registry],
+    collect() {
+      this.set(
+        oldest && now() - oldest.at < QUEUE_ATTRIBUTES_MAX_AGE_MS
+          ? Math.max(0, now() - oldest.sentAt) / 1000
+          : 0,
+      );
+    },
+  });
+  return {
+    /** Notes the SentTimestamp of received messages. */
+    received(sentAts: number[]) {
+      const sentAt = Math.min(...sentAts.filter(Number.isFinite));
+      if (!Number.isFinite(sentAt)) return;
+      if (!oldest || now() - oldest.at >= QUEUE_ATTRIBUTES_MAX_AGE_MS || sentAt < oldest.sentAt)
+        oldest = { at: now(), sentAt };
+    },
+  };
+}
+
+/** The worker's Prometheus metrics, on a registry of its own (with the queue's backlog when `queue` is given). */
+export function createMetrics(queue?: { sqs: SQSClient; queueUrl: string }, now: () => number = Date.now) {
   const registry = createRegistry();
   const metrics = {
     registry,
@@ -58,6 +135,7 @@ export function createMetrics() {
       help: "When a ReceiveMessage call last succeeded",
       registers: [registry],
     }),
+    queue: queueGauges(registry, queue, now),
   };
   for (const outcome of OUTCOMES) metrics.messages.inc({ outcome }, 0);
   return metrics;

@@ -37,7 +37,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { env, logger } = deps;
   const now = deps.now ?? Date.now;
   const keys = redisKeys(env.REDIS_PREFIX);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ sqs: deps.sqs, queueUrl: env.SQS_QUEUE_URL }, now);
   const budget = createByteBudget(env.INGEST_MAX_INFLIGHT_BYTES);
   const ingest = createIngest({
     store: createEntryStore(deps.redis, keys),
@@ -105,6 +105,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const batch = ++batchSeq;
     const stop = metrics.batchDuration.startTimer();
     metrics.inFlight.inc(messages.length);
+    metrics.queue.received(messages.map((m) => Number(m.Attributes?.SentTimestamp)));
     try {
       const { acked, counts, errors } = await ingest(messages);
       if (errors.length > 0) redisFailed();

@@ -40,7 +40,9 @@ export const HistoryQuerySchema = v.object({
     ),
     "20",
   ),
-  before: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,400}$/, "must be the next of a previous page"))),
+  before: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,400}$/, "must be the next of a previous page")),
+  ),
 });
 
 /** The archive's collection of entry versions. */

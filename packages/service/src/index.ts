@@ -23,3 +23,11 @@ export { check, jsonBody } from "./input.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
 export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";
 export { configOrExit, onShutdown } from "./shutdown.ts";
+export {
+  contextFrom,
+  currentCarrier,
+  inSpan,
+  startTelemetry,
+  type TraceCarrier,
+  tracingEnabled,
+} from "./telemetry.ts";

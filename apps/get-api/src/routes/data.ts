@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { type MessageAttributeValue, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   AcceptedSchema,
   BatchRequestSchema,
@@ -11,7 +11,15 @@ import {
   StoredEntrySchema,
   WebhookKeySchema,
 } from "@gsk/schema";
-import { ApiError, bodyLimitOf, canSeeAccount, check, jsonBody, type ProblemCode } from "@gsk/service";
+import {
+  ApiError,
+  bodyLimitOf,
+  canSeeAccount,
+  check,
+  currentCarrier,
+  jsonBody,
+  type ProblemCode,
+} from "@gsk/service";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppEnv, Deps } from "../deps.ts";
@@ -48,6 +56,16 @@ function isTransient(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const name = (error as { name?: string }).name ?? "";
   return status === undefined || status >= 500 || /Throttl|RequestThrottled|OverLimit/i.test(name);
+}
+
+/** The current trace context as SQS message attributes (none when tracing is off). */
+function traceAttributes(): Record<string, MessageAttributeValue> | undefined {
+  const carrier = currentCarrier();
+  const entries = Object.entries(carrier).filter(([, value]) => value);
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(
+    entries.map(([name, value]) => [name, { DataType: "String", StringValue: value }]),
+  );
 }
 
 /** `/v1/data`: reads by webhook key, batch reads, and gateway-mode ingress. */
@@ -248,7 +266,12 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
       let messageId: string | undefined;
       try {
         const out = await deps.sqs.send(
-          new SendMessageCommand({ QueueUrl: deps.env.SQS_QUEUE_URL, MessageBody: JSON.stringify(message) }),
+          new SendMessageCommand({
+            QueueUrl: deps.env.SQS_QUEUE_URL,
+            MessageBody: JSON.stringify(message),
+            // The trace continues in the worker (W3C trace context as message attributes).
+            MessageAttributes: traceAttributes(),
+          }),
         );
         messageId = out.MessageId;
       } catch (error) {
