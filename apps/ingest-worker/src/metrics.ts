@@ -40,24 +40,29 @@ function queueGauges(
     return cached;
   };
   let oldest: { at: number; sentAt: number } | undefined;
-  new Gauge({
-    name: "gsk_ingest_queue_visible_messages",
-    help: "Messages waiting in the queue (ApproximateNumberOfMessages, read at most every 15 s)",
-    registers: [registry],
-    async collect() {
-      const a = await attributes();
-      if (a) this.set(a.visible);
-    },
-  });
-  new Gauge({
-    name: "gsk_ingest_queue_in_flight_messages",
-    help: "Messages received and not yet deleted, by any worker (ApproximateNumberOfMessagesNotVisible, read at most every 15 s)",
-    registers: [registry],
-    async collect() {
-      const a = await attributes();
-      if (a) this.set(a.inFlight);
-    },
-  });
+  const backlog = [
+    [
+      "gsk_ingest_queue_visible_messages",
+      "Messages waiting in the queue (ApproximateNumberOfMessages)",
+      "visible",
+    ],
+    [
+      "gsk_ingest_queue_in_flight_messages",
+      "Messages received and not yet deleted, by any worker (ApproximateNumberOfMessagesNotVisible)",
+      "inFlight",
+    ],
+  ] as const;
+  for (const [name, help, field] of backlog) {
+    new Gauge({
+      name,
+      help: `${help}, read from SQS at most every 15 s`,
+      registers: [registry],
+      async collect() {
+        const a = await attributes();
+        if (a) this.set(a[field]);
+      },
+    });
+  }
   new Gauge({
     name: "gsk_ingest_queue_oldest_message_age_seconds",
     help: "Age (since SQS accepted it) of the oldest message received in the last 15 s; 0 when none was",
