@@ -32,11 +32,10 @@ export async function startTelemetry(
   env: Record<string, string | undefined>,
 ): Promise<() => Promise<void>> {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return async () => {};
-  // Traces only: the apps' metrics are Prometheus (/metrics), their logs pino on stdout.
-  process.env.OTEL_METRICS_EXPORTER ??= "none";
-  process.env.OTEL_LOGS_EXPORTER ??= "none";
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
-  const sdk = new NodeSDK({ serviceName, instrumentations: [] });
+  // Traces only (no metric readers, no log processors): the apps' metrics are Prometheus
+  // (/metrics), their logs pino on stdout.
+  const sdk = new NodeSDK({ serviceName, instrumentations: [], metricReaders: [], logRecordProcessors: [] });
   sdk.start();
   enabled = true;
   return async () => {
