@@ -74,7 +74,8 @@ export function createWorker(deps: WorkerDeps): Worker {
           if (attempt > 0) logger.info({ attempt }, "redis answers again; receiving resumes");
           return;
         } catch (error) {
-          if (attempt === 0) logger.warn({ err: error }, "redis not answering; receiving paused");
+          if (attempt === 0 && !stopping)
+            logger.warn({ err: error }, "redis not answering; receiving paused");
           metrics.paused.set(1);
           // Waiting for Redis is not a stuck worker: liveness stays green.
           lastPoll = now();

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type ApiToken, EnvError, parseApiTokens, type Scope } from "@gsk/schema";
 
@@ -58,11 +58,12 @@ export function createAuthenticator(tokens: ApiToken[]): Authenticator {
   return {
     authenticate(token) {
       if (!token) return undefined;
-      const hash = createHash("sha256").update(token).digest();
+      // One-shot hash: a third cheaper than a Hash object, and this runs on every request.
+      const digest = hash("sha256", token, "buffer");
       let found: Principal | undefined;
       // Every configured hash is compared, so the time taken says nothing about which matched.
       for (const entry of entries) {
-        if (timingSafeEqual(hash, entry.hash)) found = entry.principal;
+        if (timingSafeEqual(digest, entry.hash)) found = entry.principal;
       }
       return found;
     },
