@@ -27,6 +27,8 @@ const compose = readYaml("docker-compose.yml") as {
 const services = Object.entries(compose.services);
 // Services that run once and exit; every other one runs for good.
 const ONE_SHOT = new Set(["token"]);
+// Images whose own HEALTHCHECK the compose file relies on (documented by the image).
+const IMAGE_HEALTHCHECK = new Set(["kibertoad/fauxqs:2.4.1"]);
 
 /**
  * The schema keeps draft-4 `id` fields, each naming its own location ("#/definitions/service"),
@@ -63,7 +65,7 @@ describe("docker-compose.yml", () => {
         expect(condition, `${name} -> ${dependency}`).toBe(expected);
       }
       if (ONE_SHOT.has(name)) continue;
-      expect(service.healthcheck?.test, name).toBeDefined();
+      if (!IMAGE_HEALTHCHECK.has(service.image ?? "")) expect(service.healthcheck?.test, name).toBeDefined();
       expect(service.restart, name).toBe("unless-stopped");
     }
     // Gateway mode sends to the queue: get-api waits for it.
