@@ -40,9 +40,9 @@ export function createProcessor(deps: ProcessorDeps) {
       const run = (job: RunJob) =>
         inSpan(
           "archive run",
-          {
+          () => ({
             attributes: { "gsk.run_id": runId, "gsk.trigger": parsed.output.trigger, "gsk.attempt": attempt },
-          },
+          }),
           async (span) => {
             const counts = await archiveRun(deps, job);
             span.setAttributes({

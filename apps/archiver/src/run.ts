@@ -145,7 +145,7 @@ export async function archiveRun(deps: ArchiveDeps, job: RunJob): Promise<RunCou
       writing = quiet(
         inSpan(
           "archive batch",
-          { attributes: { "gsk.source": id, "gsk.batch_size": records.length } },
+          () => ({ attributes: { "gsk.source": id, "gsk.batch_size": records.length } }),
           async (span) => {
             const written = await sink(ops);
             span.setAttributes({

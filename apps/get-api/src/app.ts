@@ -33,28 +33,28 @@ export function createApp(deps: Deps): Hono<AppEnv> {
 
   const observe = createObserver(deps);
 
-  // With tracing on, each request is a server span continuing the caller's traceparent; off, the
-  // middleware only calls through.
-  app.use("*", (c, next) =>
-    tracingEnabled()
-      ? inSpan(
-          `${c.req.method} ${c.req.path}`,
-          {
-            kind: SpanKind.SERVER,
-            parent: contextFrom({
-              traceparent: c.req.header("traceparent"),
-              tracestate: c.req.header("tracestate"),
-            }),
-            attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
-          },
-          async (span) => {
-            await next();
-            span.setAttribute("http.response.status_code", c.res.status);
-            if (c.req.routePath) span.updateName(`${c.req.method} ${c.req.routePath}`);
-          },
-        )
-      : next(),
-  );
+  // With tracing on (started before the app is built), each request is a server span continuing
+  // the caller's traceparent; off, there is no such middleware at all.
+  if (tracingEnabled()) {
+    app.use("*", (c, next) =>
+      inSpan(
+        `${c.req.method} ${c.req.path}`,
+        () => ({
+          kind: SpanKind.SERVER,
+          parent: contextFrom({
+            traceparent: c.req.header("traceparent"),
+            tracestate: c.req.header("tracestate"),
+          }),
+          attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+        }),
+        async (span) => {
+          await next();
+          span.setAttribute("http.response.status_code", c.res.status);
+          if (c.req.routePath) span.updateName(`${c.req.method} ${c.req.routePath}`);
+        },
+      ),
+    );
+  }
 
   // One wrapper per request: request id, metrics, the access log and Connection: close.
   app.use("*", async (c, next) => {

@@ -150,10 +150,10 @@ export function createIngest(deps: IngestDeps) {
       const stop = deps.metrics.redisWrite.startTimer();
       const results = await inSpan(
         "redis write",
-        {
+        () => ({
           kind: SpanKind.CLIENT,
           attributes: { "db.system.name": "redis", "gsk.key_count": envelope.webhookKeys.length },
-        },
+        }),
         () =>
           deps.store.writeMessage({
             meta: {
@@ -186,11 +186,11 @@ export function createIngest(deps: IngestDeps) {
   const handle = (message: Message): Promise<Handled> =>
     inSpan(
       "process message",
-      {
+      () => ({
         kind: SpanKind.CONSUMER,
         parent: contextFrom(traceCarrierOf(message)),
         attributes: messageAttributes(message, deps.now()),
-      },
+      }),
       async (span) => {
         let handled: Handled;
         try {

@@ -62,17 +62,26 @@ export function currentCarrier(): TraceCarrier {
   return carrier;
 }
 
+/** What a span starts with: its kind, attributes, and parent (default: the active span). */
+export interface SpanSetup {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  parent?: Context;
+}
+
 /**
- * Runs `fn` in a new span (child of `parent`, else of the active span), ended when `fn` settles; a
- * throw marks it an error. With tracing off `fn` runs alone, with a span that records nothing.
+ * Runs `fn` in a new span, ended when `fn` settles; a throw marks it an error. `setup` is called
+ * only with tracing on, so nothing of it is computed otherwise: `fn` then runs alone, with a span
+ * that records nothing.
  */
 export async function inSpan<T>(
   name: string,
-  options: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
+  setup: () => SpanSetup,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   if (!enabled) return fn(NOOP_SPAN);
   const tracer = trace.getTracer("get-set-key");
+  const options = setup();
   const parent = options.parent ?? context.active();
   return tracer.startActiveSpan(
     name,
