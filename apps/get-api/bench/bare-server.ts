@@ -1,8 +1,11 @@
 // The baseline: node:http + node-redis doing the same reads (one HMGET; a batch pipelined).
+// With --content-length it sends a found entry's length, as get-api does, instead of Node's
+// default chunked framing (a second baseline, to show what that framing costs).
 import { createServer } from "node:http";
 import { createClient } from "redis";
 
 const [url, port] = [process.argv[2], Number(process.argv[3])];
+const withLength = process.argv.includes("--content-length");
 const redis = createClient({ url, commandOptions: { timeout: 0 } });
 await redis.connect();
 createServer(async (req, res) => {
@@ -24,5 +27,7 @@ createServer(async (req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, { "Content-Type": "application/json", ETag: etag ?? "" }).end(body);
+  const headers: Record<string, string> = { "Content-Type": "application/json", ETag: etag ?? "" };
+  if (withLength) headers["Content-Length"] = String(Buffer.byteLength(body));
+  res.writeHead(200, headers).end(body);
 }).listen(port, "127.0.0.1", () => process.stdout.write("ready\n"));

@@ -7,7 +7,7 @@
 // discards them), to show what tracing costs; off, get-api loads none of it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,6 +120,18 @@ function generator(command: string): { output: string; cpuShare: number } {
   return { output: run.stdout, cpuShare: cpu / wall };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
 const seconds = (text: string) => {
   const m = /^([\d.]+)(us|ms|s)$/.exec(text);
   if (!m) return Number.NaN;
@@ -193,6 +205,13 @@ const otlpEndpoint = values.tracing ? await otlpSink() : undefined;
 
 const VARIANTS: [string, (port: number) => [string[], Record<string, string>]][] = [
   ["bare", (port) => [[process.execPath, "--no-warnings", bare, redisServer.url, String(port)], {}]],
+  [
+    "bare+len",
+    (port) => [
+      [process.execPath, "--no-warnings", bare, redisServer.url, String(port), "--content-length"],
+      {},
+    ],
+  ],
   ["get-api", (port) => [[process.execPath, main], apiEnv(port, "2000")]],
   ...(values["command-timeout"]
     ? ([["no-timeout", (port: number) => [[process.execPath, main], apiEnv(port, "0")]]] as [
@@ -215,6 +234,7 @@ const VARIANTS: [string, (port: number) => [string[], Record<string, string>]][]
 
 type Sample = {
   rps: number;
+  cpuPerRequest: number;
   p99: number;
   fixedP50: number;
   fixedP99: number;
@@ -233,7 +253,10 @@ for (let round = 0; round < ROUNDS; round++) {
     const [command, env] = make(port);
     const child = await serve(command, env, port);
     saturate(port); // warm-up
+    const cpuBefore = cpuSeconds(child.pid);
     const sat = saturate(port);
+    // The server's own CPU per request: steadier than requests/s on a machine whose load varies.
+    const cpuPerRequest = (cpuSeconds(child.pid) - cpuBefore) / (sat.rps * SECONDS);
     if (name === "bare" && round === 0) bareMax = sat.rps;
     const fixed = fixedRate(port, bareMax / 2);
     const batched = batch(port);
@@ -241,6 +264,7 @@ for (let round = 0; round < ROUNDS; round++) {
       ...(samples.get(name) ?? []),
       {
         rps: sat.rps,
+        cpuPerRequest,
         p99: sat.p99,
         fixedP50: fixed.p50,
         fixedP99: fixed.p99,
@@ -266,7 +290,7 @@ console.log(
 console.log(`fixed rate: ${Math.round(bareMax / 2)} req/s (half the bare maximum of round 1)`);
 for (const [name] of VARIANTS) {
   console.log(
-    `${name.padEnd(10)} ${Math.round(med(name, "rps")).toLocaleString("en").padStart(7)} req/s  p99 ${ms(med(name, "p99"))} (wrk CPU ${(med(name, "wrkCpu") * 100).toFixed(0)}%)` +
+    `${name.padEnd(10)} ${Math.round(med(name, "rps")).toLocaleString("en").padStart(7)} req/s, ${(med(name, "cpuPerRequest") * 1e6).toFixed(1)} µs server CPU per request, p99 ${ms(med(name, "p99"))} (wrk CPU ${(med(name, "wrkCpu") * 100).toFixed(0)}%)` +
       ` | fixed rate: ${Math.round(med(name, "heyRps")).toLocaleString("en")} req/s served, p50 ${ms(med(name, "fixedP50"))}, p99 ${ms(med(name, "fixedP99"))} (hey CPU ${(med(name, "heyCpu") * 100).toFixed(0)}%)` +
       `  errors+non-2xx: ${(samples.get(name) ?? []).reduce((s, x) => s + x.errors, 0)}`,
   );
@@ -277,9 +301,13 @@ for (const [name] of VARIANTS) {
   );
 }
 const ratio = med("get-api", "rps") / med("bare", "rps");
+const lengthRatio = med("get-api", "rps") / med("bare+len", "rps");
+// Each round's servers ran minutes apart at most: their ratio is steadier than the machine's speed.
+const perRound = (samples.get("get-api") ?? []).map((s, i) => s.rps / (samples.get("bare")?.[i]?.rps ?? 0));
+const cpuRatio = med("bare", "cpuPerRequest") / med("get-api", "cpuPerRequest");
 const p99Ratio = med("get-api", "fixedP99") / med("bare", "fixedP99");
 console.log(
-  `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85); p99 at the fixed rate: ${p99Ratio.toFixed(2)} x bare (goal <= 1.25); batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`,
+  `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85; each round: ${perRound.map((r) => r.toFixed(2)).join(", ")}), by server CPU per request ${cpuRatio.toFixed(2)}; against bare+len (bare sending Content-Length, as get-api does) ${lengthRatio.toFixed(2)}; p99 at the fixed rate: ${p99Ratio.toFixed(2)} x bare (goal <= 1.25); batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`,
 );
 if (otlpEndpoint) {
   console.log(

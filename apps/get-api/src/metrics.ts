@@ -1,23 +1,22 @@
-import { createRegistry } from "@gsk/service";
-import { Counter, Histogram } from "prom-client";
+import { createRegistry, hotCounter, hotHistogram } from "@gsk/service";
+import { Counter } from "prom-client";
 
 /** get-api's Prometheus metrics, on a registry of its own. */
 export function createApiMetrics() {
   const registry = createRegistry();
   return {
     registry,
-    requests: new Counter({
+    // Updated on every request: series bound once, plain additions (see hotCounter).
+    requests: hotCounter(registry, {
       name: "gsk_api_http_requests_total",
       help: "HTTP requests by route, method and status",
-      labelNames: ["route", "method", "status"] as const,
-      registers: [registry],
+      labelNames: ["route", "method", "status"],
     }),
-    duration: new Histogram({
+    duration: hotHistogram(registry, {
       name: "gsk_api_http_request_duration_seconds",
       help: "HTTP request latency by route",
-      labelNames: ["route"] as const,
+      labelNames: ["route"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [registry],
     }),
     redisErrors: new Counter({
       name: "gsk_api_redis_errors_total",

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { EVENT_ID_PATTERN } from "@gsk/schema";
-import type { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps.ts";
 
 /** A request at least this slow is logged even when it succeeded. */
@@ -23,27 +22,24 @@ export function requestId(given: string | undefined): string {
 }
 
 /**
- * Counts and logs answered requests. Label children are made once per (route, method, status):
- * label lookups cost on every request. Successful requests are counted, not logged (at debug they
+ * Counts and logs answered requests. Successful requests are counted, not logged (at debug they
  * are); errors and slow ones are logged.
  */
 export function createObserver(deps: Pick<Deps, "metrics" | "logger">) {
-  const counters = new Map<string, Counter.Internal>();
-  const durations = new Map<string, Histogram.Internal<"route">>();
+  type Series = { count: { inc(): void }; duration: { observe(seconds: number): void } };
+  const bound = new Map<string, Series>();
   return ({ reqId, route, method, path, status, seconds, principal }: Answered) => {
     const key = `${status} ${method} ${route}`;
-    let counter = counters.get(key);
-    if (!counter) {
-      counter = deps.metrics.requests.labels(route, method, String(status));
-      counters.set(key, counter);
+    let series = bound.get(key);
+    if (!series) {
+      series = {
+        count: deps.metrics.requests.series({ route, method, status: String(status) }),
+        duration: deps.metrics.duration.series({ route }),
+      };
+      bound.set(key, series);
     }
-    counter.inc();
-    let duration = durations.get(route);
-    if (!duration) {
-      duration = deps.metrics.duration.labels(route);
-      durations.set(route, duration);
-    }
-    duration.observe(seconds);
+    series.count.inc();
+    series.duration.observe(seconds);
     const level =
       status >= 500 ? "warn" : status >= 400 || seconds >= SLOW_REQUEST_SECONDS ? "info" : "debug";
     if (!deps.logger.isLevelEnabled(level)) return;

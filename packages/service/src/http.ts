@@ -9,8 +9,11 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Answers a request on node:http directly, or returns false to leave it to the app. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+/**
+ * Answers a request on node:http directly, or calls `toApp` (once, before answering anything) to
+ * leave it to the app.
+ */
+export type FastPath = (req: IncomingMessage, res: ServerResponse, toApp: () => void) => void;
 
 /** Serves a Hono app on `host:port` (port 0: a free one), after an optional fast path. */
 export function listen(
@@ -20,18 +23,7 @@ export function listen(
   fast?: FastPath,
 ): Promise<HttpServer> {
   const toApp = getRequestListener((request) => app.fetch(request));
-  const server = createServer(
-    fast
-      ? (req, res) => {
-          fast(req, res).then(
-            (answered) => {
-              if (!answered) void toApp(req, res);
-            },
-            () => void toApp(req, res),
-          );
-        }
-      : toApp,
-  );
+  const server = createServer(fast ? (req, res) => fast(req, res, () => void toApp(req, res)) : toApp);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -3,6 +3,7 @@ export {
   basicPassword,
   bearerToken,
   canSeeAccount,
+  connectionAuthenticator,
   createAuthenticator,
   loadApiTokens,
   type Principal,
@@ -18,10 +19,17 @@ export {
   problemBody,
   problemResponse,
 } from "./errors.ts";
-export { type HttpServer, listen } from "./http.ts";
+export { type FastPath, type HttpServer, listen } from "./http.ts";
 export { check, jsonBody } from "./input.ts";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger.ts";
-export { createRegistry, type HealthChecks, opsRoutes } from "./metrics.ts";
+export {
+  createRegistry,
+  type HealthChecks,
+  type HotMetricConfig,
+  hotCounter,
+  hotHistogram,
+  opsRoutes,
+} from "./metrics.ts";
 export { configOrExit, onShutdown } from "./shutdown.ts";
 export {
   contextFrom,

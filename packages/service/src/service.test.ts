@@ -1,6 +1,95 @@
+import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
+import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createLogger, createRegistry, opsRoutes } from "./index.ts";
+import {
+  connectionAuthenticator,
+  createAuthenticator,
+  createLogger,
+  createRegistry,
+  hotCounter,
+  hotHistogram,
+  opsRoutes,
+} from "./index.ts";
+
+describe("hotCounter and hotHistogram", () => {
+  /** Each sample line of a scrape, by series, with its value (label order aside). */
+  const samples = (text: string) =>
+    new Map(
+      text
+        .split("\n")
+        .filter((line) => line && !line.startsWith("#"))
+        .map((line) => {
+          const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+          if (!m) throw new Error(`not a sample line: ${line}`);
+          const labels = (m[2] ?? "").split(",").filter(Boolean).sort().join(",");
+          return [`${m[1]}{${labels}}`, Number(m[3])] as const;
+        }),
+    );
+
+  it("scrape exactly as prom-client's Counter and Histogram given the same events", async () => {
+    const [hot, reference] = [new Registry(), new Registry()];
+    const config = { name: "t_requests_total", help: "Requests", labelNames: ["route", "status"] as const };
+    const buckets = [0.001, 0.01, 0.1, 1];
+    const histogram = { name: "t_seconds", help: "Latency", labelNames: ["route"] as const, buckets };
+    const counter = hotCounter(hot, config);
+    const latency = hotHistogram(hot, histogram);
+    const refCounter = new Counter({ ...config, labelNames: [...config.labelNames], registers: [reference] });
+    const refLatency = new Histogram({ ...histogram, labelNames: ["route"], registers: [reference] });
+    const events: [string, string, number][] = [
+      ["/a", "200", 0.0004],
+      ["/a", "200", 0.001], // on a bucket's bound: counted in that bucket
+      ["/a", "500", 0.05],
+      ["/b", "200", 3], // beyond the last bound: +Inf only
+      ["/a", "200", 0.2],
+    ];
+    for (const [route, status, seconds] of events) {
+      counter.series({ route, status }).inc();
+      latency.series({ route }).observe(seconds);
+      refCounter.inc({ route, status });
+      refLatency.observe({ route }, seconds);
+    }
+    const got = samples(await hot.metrics());
+    expect(got).toEqual(samples(await reference.metrics()));
+    expect(got.get('t_seconds_bucket{le="0.001",route="/a"}')).toBe(2);
+    expect(got.get('t_requests_total{route="/a",status="200"}')).toBe(3);
+    expect(await hot.metrics()).toContain("# TYPE t_seconds histogram");
+    hot.resetMetrics();
+    expect(samples(await hot.metrics()).get('t_requests_total{route="/a",status="200"}')).toBe(0);
+  });
+});
+
+describe("connectionAuthenticator", () => {
+  const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
+  const authenticate = connectionAuthenticator(
+    createAuthenticator([
+      { id: "reader", sha256: sha256("reader-token-0123"), scopes: ["data:read"], accounts: ["*"] },
+      { id: "admin", sha256: sha256("admin-token-01234"), scopes: ["ttl:admin"], accounts: ["a1"] },
+    ]),
+  );
+
+  it("answers each request on a shared connection by its own header, not the one it remembers", () => {
+    // A proxy's keep-alive connection carries several clients' requests in turn.
+    const connection = {};
+    expect(authenticate(connection, "Bearer reader-token-0123")?.id).toBe("reader");
+    expect(authenticate(connection, "Bearer reader-token-0123")?.id).toBe("reader");
+    expect(authenticate(connection, "Bearer admin-token-01234")?.id).toBe("admin");
+    // Same length as the remembered header, one byte off: unknown, not the remembered principal.
+    expect(authenticate(connection, "Bearer admin-token-01235")).toBeUndefined();
+    expect(authenticate(connection, "Bearer reader-token-012")).toBeUndefined();
+    expect(authenticate(connection, undefined)).toBeUndefined();
+    expect(authenticate(connection, "Basic YWRtaW4tdG9rZW4tMDEyMzQ=")).toBeUndefined();
+    expect(authenticate(connection, "Bearer admin-token-01234")?.scopes.has("ttl:admin")).toBe(true);
+  });
+
+  it("keeps connections apart", () => {
+    const [one, two] = [{}, {}];
+    expect(authenticate(one, "Bearer reader-token-0123")?.id).toBe("reader");
+    expect(authenticate(two, "Bearer nobody-token-0000")).toBeUndefined();
+    expect(authenticate(two, "Bearer admin-token-01234")?.id).toBe("admin");
+    expect(authenticate(one, "Bearer reader-token-0123")?.id).toBe("reader");
+  });
+});
 
 describe("createLogger", () => {
   it("never writes tokens, authorization headers or passwords", () => {
