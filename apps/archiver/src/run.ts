@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import type { ArchivableRecord, EntryStore } from "@gsk/redis-store";
 import { inSpan } from "@gsk/service";
 import type { PolicyStore } from "@gsk/ttl-policy";
@@ -62,6 +63,9 @@ export function mongoSink(archive: Archive): Sink {
     }
   };
 }
+
+/** Records transformed between two turns of the event loop. */
+const TRANSFORM_SLICE = 100;
 
 const instant = (value: unknown): number => (typeof value === "string" ? Date.parse(value) : Number.NaN);
 
@@ -133,7 +137,11 @@ export async function archiveRun(deps: ArchiveDeps, job: RunJob): Promise<RunCou
       const ops: AnyBulkWriteOperation<EntryDoc>[] = [];
       let vanished = 0;
       let corrupt = 0;
-      for (const record of records) {
+      for (let i = 0; i < records.length; i++) {
+        // The transform is the run's CPU work: it lets I/O in between, so that the next page's
+        // SCAN and reads go out and come back meanwhile instead of after it.
+        if (i > 0 && i % TRANSFORM_SLICE === 0) await setImmediate();
+        const record = records[i];
         if (!record) vanished++;
         else {
           const op = toOperation(record, job.runId, at);
