@@ -70,7 +70,7 @@ function registerHot<L extends string, S extends { labels: Record<L, string> }>(
 
 /** A counter on the hot path: `series(labels)` once, then `inc()` per event. */
 export function hotCounter<L extends string>(registry: Registry, config: HotMetricConfig<L>) {
-  type Series = { labels: Record<L, string>; value: number };
+  type Series = { labels: Record<L, string>; value: number; inc(): void };
   const find = registerHot<L, Series>(
     registry,
     config,
@@ -81,13 +81,15 @@ export function hotCounter<L extends string>(registry: Registry, config: HotMetr
     },
   );
   return {
-    series(labels: Record<L, string>) {
-      const s = find(labels, () => ({ labels, value: 0 }));
-      return {
+    /** The series of these label values: the same object on every call, so keep it. */
+    series(labels: Record<L, string>): { inc(): void } {
+      return find(labels, () => ({
+        labels,
+        value: 0,
         inc() {
-          s.value++;
+          this.value++;
         },
-      };
+      }));
     },
   };
 }
@@ -98,7 +100,12 @@ export function hotHistogram<L extends string>(
   config: HotMetricConfig<L> & { buckets: readonly number[] },
 ) {
   const bounds = [...config.buckets].sort((a, b) => a - b);
-  type Series = { labels: Record<L, string>; counts: Float64Array; sum: number };
+  type Series = {
+    labels: Record<L, string>;
+    counts: Float64Array;
+    sum: number;
+    observe(value: number): void;
+  };
   const find = registerHot<L, Series>(
     registry,
     config,
@@ -123,16 +130,19 @@ export function hotHistogram<L extends string>(
     },
   );
   return {
-    series(labels: Record<L, string>) {
-      const s = find(labels, () => ({ labels, counts: new Float64Array(bounds.length + 1), sum: 0 }));
-      return {
+    /** The series of these label values: the same object on every call, so keep it. */
+    series(labels: Record<L, string>): { observe(value: number): void } {
+      return find(labels, () => ({
+        labels,
+        counts: new Float64Array(bounds.length + 1),
+        sum: 0,
         observe(value: number) {
           let i = 0;
           while (i < bounds.length && value > (bounds[i] as number)) i++;
-          (s.counts[i] as number)++;
-          s.sum += value;
+          (this.counts[i] as number)++;
+          this.sum += value;
         },
-      };
+      }));
     },
   };
 }
