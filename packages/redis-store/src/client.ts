@@ -293,6 +293,8 @@ export function createRedis(config: RedisConfig, onError: (error: Error) => void
           })),
         ),
       async ping() {
+        // Before the first slot discovery there are no masters to ping, yet no command can run.
+        if (!cluster.isReady) throw new Error("the Redis cluster is not connected");
         await ping(Promise.all(cluster.masters.map(async (m) => (await cluster.nodeClient(m)).ping())));
       },
       confirmWrites: replicaConfirmer(config, waitLimit, async (keys) => {
