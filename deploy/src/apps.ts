@@ -9,7 +9,12 @@ export const APPS = {
   archiver,
 } as const satisfies Record<
   string,
-  { ENV_NAMES: readonly string[]; parseEnv: (source: Record<string, string | undefined>) => { PORT: number } }
+  {
+    ENV_NAMES: readonly string[];
+    parseEnv: (source: Record<string, string | undefined>) => { PORT: number };
+    /** The Node flags the app runs with, if any (NODE_OPTIONS of its deployments). */
+    NODE_OPTIONS?: string;
+  }
 >;
 
 export type AppName = keyof typeof APPS;
@@ -18,12 +23,20 @@ export function isApp(name: string): name is AppName {
   return Object.hasOwn(APPS, name);
 }
 
-/** Variables read by libraries rather than by the apps' schemas: the AWS SDK's and OpenTelemetry's. */
+/** The Node flags `app` is deployed with (its NODE_OPTIONS), if it sets any. */
+export function nodeOptions(app: AppName): string | undefined {
+  const module = APPS[app];
+  return "NODE_OPTIONS" in module ? module.NODE_OPTIONS : undefined;
+}
+
+/** Variables read by Node or libraries rather than by the apps' schemas: the AWS SDK's and OpenTelemetry's. */
 function isLibraryVariable(name: string): boolean {
   return (
+    name === "NODE_OPTIONS" ||
     /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(
       name,
-    ) || name.startsWith("OTEL_")
+    ) ||
+    name.startsWith("OTEL_")
   );
 }
 

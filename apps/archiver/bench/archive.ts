@@ -3,7 +3,8 @@
 // (2) the archiver's read side alone (reads, transforms, batches, writes nothing) and (3) a full
 // run into MongoDB (MONGO_URL, else the test server), each in its own process; (1) and (2) in
 // interleaved rounds (medians of keys/s, the highest peak RSS), and once at a tenth of the keys,
-// to show RSS does not grow with the key count.
+// to show RSS does not grow with the key count. Every process runs with the archiver's deployed
+// NODE_OPTIONS (its young generation's size), so that RSS is the deployment's, not this host's.
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,7 @@ import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
 import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { NODE_OPTIONS } from "../src/env.ts";
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +88,7 @@ const measure = (mode: string): Result => {
   const out = spawnSync(
     process.execPath,
     ["--no-warnings", MODE, mode, redisServer.url, mongoUrl as string, SCAN],
-    { encoding: "utf8" },
+    { encoding: "utf8", env: { ...process.env, NODE_OPTIONS } },
   );
   if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`);
   return JSON.parse(out.stdout.trim().split("\n").at(-1) as string) as Result;
@@ -94,6 +96,9 @@ const measure = (mode: string): Result => {
 const line = (r: Result) =>
   `${r.mode.padEnd(5)} ${String(r.keys).padStart(8)} keys  ${r.keysPerSecond.toLocaleString("en").padStart(8)} keys/s  ${String(r.seconds).padStart(6)} s  peak RSS ${r.peakRssMiB} MiB`;
 
+console.error(
+  `each measurement in its own process, NODE_OPTIONS=${NODE_OPTIONS} (the archiver's Deployment's)`,
+);
 const small = Math.max(1000, Math.round(KEYS / 10));
 await fillTo(small);
 const rawSmall = measure("raw");
