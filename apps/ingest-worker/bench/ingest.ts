@@ -1,7 +1,8 @@
 // pnpm bench ingest [--messages N]: the worker's messages/s against fauxqs and redis-server on this
 // machine, next to (a) a raw ReceiveMessage + DeleteMessageBatch loop (8 pollers, no work) and
 // (b) sqs-consumer one message at a time with one Redis write each, all measured in this run; and
-// the worker once more against a primary with a replica attached (REDIS_MIN_REPLICAS=auto: WAIT on).
+// the worker once more against a primary with a replica attached (REDIS_MIN_REPLICAS=auto: WAIT on;
+// the replica replicates from the primary directly, as a managed Redis's do).
 import { parseArgs } from "node:util";
 import {
   DeleteMessageBatchCommand,
@@ -15,7 +16,7 @@ import {
   createQueueWithDlq,
   queueDepth,
   startRedis,
-  startReplicatedRedis,
+  startRedisWithReplica,
   startSqs,
 } from "@gsk/testing/servers";
 import { createClient } from "redis";
@@ -32,7 +33,7 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 9) throw new Error("--ro
 if (!Number.isInteger(N) || N < 100 || N > 1_000_000) throw new Error("--messages must be 100-1000000");
 
 const redisServer = await startRedis();
-const replicated = await startReplicatedRedis();
+const replicated = await startRedisWithReplica();
 const sqsServer = await startSqs();
 const sqs = sqsServer.client();
 let round = 0;

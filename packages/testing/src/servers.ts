@@ -16,6 +16,7 @@ export {
   type SecureRedisOptions,
   startRedis,
   startRedisCluster,
+  startRedisWithReplica,
   startReplicatedRedis,
   startSecureRedis,
 } from "./redis.ts";
