@@ -2,7 +2,8 @@
 // bundle: auth, ETag, metrics, request ids and logs on) against a bare node:http + node-redis server
 // doing the same read, 1 KiB entries, random keys, 64 connections. Saturation is measured with wrk
 // (C, one thread); latency at a fixed rate of half the bare maximum with hey. Each generator's CPU
-// share is printed, so a saturated generator shows. Rounds interleave the servers; medians.
+// share is printed, so a saturated generator shows. In each round all servers are up and each
+// measurement runs over them back to back; medians of the rounds, and of the rounds' ratios for p99.
 // --tracing adds get-api with OpenTelemetry on (spans exported over OTLP to a receiver here that
 // discards them), to show what tracing costs; off, get-api loads none of it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -248,34 +249,49 @@ type Sample = {
 const samples = new Map<string, Sample[]>();
 let bareMax = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, make] of VARIANTS) {
+  // Every server is up for the whole round and each measurement runs over them back to back, in an
+  // order turned every round: a server is compared with the others at the same moment of the
+  // machine (whose speed drifts by tens of percent within minutes), not minutes apart.
+  const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as (typeof VARIANTS)[number]);
+  const servers: { name: string; port: number; child: ChildProcess }[] = [];
+  for (const [name, make] of order) {
     const port = await freePort();
     const [command, env] = make(port);
-    const child = await serve(command, env, port);
+    servers.push({ name, port, child: await serve(command, env, port) });
+  }
+  const saturated = servers.map(({ name, port, child }) => {
     saturate(port); // warm-up
     const cpuBefore = cpuSeconds(child.pid);
     const sat = saturate(port);
     // The server's own CPU per request: steadier than requests/s on a machine whose load varies.
     const cpuPerRequest = (cpuSeconds(child.pid) - cpuBefore) / (sat.rps * SECONDS);
     if (name === "bare" && round === 0) bareMax = sat.rps;
-    const fixed = fixedRate(port, bareMax / 2);
-    const batched = batch(port);
+    return { sat, cpuPerRequest };
+  });
+  const fixed = servers.map(({ port }) => fixedRate(port, bareMax / 2));
+  const batched = servers.map(({ port }) => batch(port));
+  servers.forEach(({ name }, i) => {
+    const { sat, cpuPerRequest } = saturated[i] as (typeof saturated)[number];
+    const f = fixed[i] as (typeof fixed)[number];
+    const b = batched[i] as (typeof batched)[number];
     samples.set(name, [
       ...(samples.get(name) ?? []),
       {
         rps: sat.rps,
         cpuPerRequest,
         p99: sat.p99,
-        fixedP50: fixed.p50,
-        fixedP99: fixed.p99,
-        errors: sat.non2xx + fixed.non2xx,
+        fixedP50: f.p50,
+        fixedP99: f.p99,
+        errors: sat.non2xx + f.non2xx,
         wrkCpu: sat.cpuShare,
-        heyCpu: fixed.cpuShare,
-        heyRps: fixed.rps,
-        batchRps: batched.rps,
-        batchBytes: batched.bytes,
+        heyCpu: f.cpuShare,
+        heyRps: f.rps,
+        batchRps: b.rps,
+        batchBytes: b.bytes,
       },
     ]);
+  });
+  for (const { child } of servers) {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));
   }
@@ -302,13 +318,21 @@ for (const [name] of VARIANTS) {
 }
 const ratio = med("get-api", "rps") / med("bare", "rps");
 const lengthRatio = med("get-api", "rps") / med("bare+len", "rps");
-// Each round's servers ran minutes apart at most: their ratio is steadier than the machine's speed.
-const perRound = (samples.get("get-api") ?? []).map((s, i) => s.rps / (samples.get("bare")?.[i]?.rps ?? 0));
+/** Each round's ratio of two servers' figures, measured back to back: steadier than the machine's speed. */
+const perRound = (key: keyof Sample, a: string, b: string) =>
+  (samples.get(a) ?? []).map((s, i) => s[key] / (samples.get(b)?.[i]?.[key] ?? Number.NaN));
+const list = (xs: number[]) => xs.map((r) => r.toFixed(2)).join(", ");
 const cpuRatio = med("bare", "cpuPerRequest") / med("get-api", "cpuPerRequest");
-const p99Ratio = med("get-api", "fixedP99") / med("bare", "fixedP99");
+const p99Ratios = perRound("fixedP99", "get-api", "bare");
+// bare+len differs from bare only by its framing: how far apart two near-equal servers' p99s land.
+const p99Spread = perRound("fixedP99", "bare+len", "bare");
 console.log(
-  `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85; each round: ${perRound.map((r) => r.toFixed(2)).join(", ")}), by server CPU per request ${cpuRatio.toFixed(2)}; against bare+len (bare sending Content-Length, as get-api does) ${lengthRatio.toFixed(2)}; p99 at the fixed rate: ${p99Ratio.toFixed(2)} x bare (goal <= 1.25); batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`,
+  `\nget-api / bare at saturation: ${ratio.toFixed(2)} (goal >= 0.85; each round: ${list(perRound("rps", "get-api", "bare"))}), by server CPU per request ${cpuRatio.toFixed(2)}; against bare+len (bare sending Content-Length, as get-api does) ${lengthRatio.toFixed(2)}`,
 );
+console.log(
+  `p99 at the fixed rate, get-api / bare: ${median(p99Ratios).toFixed(2)} (goal <= 1.25; median of the rounds' ratios: ${list(p99Ratios)}); bare+len / bare, the measurement's own spread: ${median(p99Spread).toFixed(2)} (${list(p99Spread)})`,
+);
+console.log(`batch bytes/s: ${(med("get-api", "batchBytes") / med("bare", "batchBytes")).toFixed(2)} x bare`);
 if (otlpEndpoint) {
   console.log(
     `tracing on / off: ${(med("traced", "rps") / med("get-api", "rps")).toFixed(2)} of the requests/s; p99 at the fixed rate ${(med("traced", "fixedP99") / med("get-api", "fixedP99")).toFixed(2)} x`,
