@@ -127,6 +127,17 @@ function deadlines(ms: number): Limit {
   const queue: Pending[] = [];
   let head = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Drops settled calls from the front; replies come in call order, so that is nearly all of them. */
+  const advance = () => {
+    while (head < queue.length && !(queue[head] as Pending).reject) head++;
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+  };
   const sweep = () => {
     timer = undefined;
     const now = performance.now();
@@ -136,10 +147,7 @@ function deadlines(ms: number): Limit {
       next.reject?.(new RedisTimeoutError(ms));
       head++;
     }
-    if (head > 1024 && head * 2 > queue.length) {
-      queue.splice(0, head);
-      head = 0;
-    }
+    advance();
     arm();
   };
   const arm = () => {
@@ -148,6 +156,8 @@ function deadlines(ms: number): Limit {
     timer = setTimeout(sweep, wait + 1);
     timer.unref();
   };
+  // A settled call leaves the queue at once (not at its deadline), so the queue holds the calls in
+  // flight, not every call of the last `ms`: entries die young instead of being promoted by the GC.
   return <T>(call: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const pending: Pending = { at: performance.now() + ms, reject };
@@ -156,10 +166,12 @@ function deadlines(ms: number): Limit {
       call.then(
         (value) => {
           pending.reject = undefined;
+          advance();
           resolve(value);
         },
         (error: unknown) => {
           pending.reject = undefined;
+          advance();
           reject(error);
         },
       );
