@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
 import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { NODE_OPTIONS } from "../src/env.ts";
 
 const { values } = parseArgs({
   options: {
@@ -91,7 +92,8 @@ end
 
 async function serve(command: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawn(command[0] as string, command.slice(1), {
-    env: { PATH: process.env.PATH, ...env },
+    // Every server runs with get-api's deployed Node flags: the ratios compare code, not heaps.
+    env: { PATH: process.env.PATH, NODE_OPTIONS, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
   reapOnExit(child);
@@ -301,7 +303,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const med = (name: string, key: keyof Sample) => median((samples.get(name) ?? []).map((s) => s[key]));
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(
-  `get bench: ${KEYS} keys of ~1 KiB, 64 connections, ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, get-api LOG_LEVEL=${values["log-level"]}`,
+  `get bench: ${KEYS} keys of ~1 KiB, 64 connections, ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, get-api LOG_LEVEL=${values["log-level"]}, every server with NODE_OPTIONS=${NODE_OPTIONS}`,
 );
 console.log(`fixed rate: ${Math.round(bareMax / 2)} req/s (half the bare maximum of round 1)`);
 for (const [name] of VARIANTS) {

@@ -3,6 +3,7 @@
 // (b) sqs-consumer one message at a time with one Redis write each, all measured in this run; and
 // the worker once more against a primary with a replica attached (REDIS_MIN_REPLICAS=auto: WAIT on;
 // the replica replicates from the primary directly, as a managed Redis's do).
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import {
   DeleteMessageBatchCommand,
@@ -21,8 +22,18 @@ import {
 } from "@gsk/testing/servers";
 import { createClient } from "redis";
 import { Consumer } from "sqs-consumer";
-import { parseEnv } from "../src/env.ts";
+import { NODE_OPTIONS, parseEnv } from "../src/env.ts";
 import { createWorker } from "../src/worker.ts";
+
+// The worker runs in this process: it gets the worker's deployed Node flags (on the command line,
+// so that fauxqs and redis-server, started from here, keep theirs).
+const flags = NODE_OPTIONS.split(" ");
+if (!flags.every((flag) => process.execArgv.includes(flag))) {
+  const again = spawnSync(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+  });
+  process.exit(again.status ?? 1);
+}
 
 const { values } = parseArgs({
   options: { messages: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" } },
@@ -151,7 +162,7 @@ const fmt = (n: number) => `${Math.round(n).toLocaleString("en")} msg/s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const concurrencies = (process.env.GSK_BENCH_CONCURRENCY ?? "1,8,16,32").split(",").map(Number);
 console.error(
-  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes)`,
+  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS})`,
 );
 const samples = {
   raw: [] as number[],
