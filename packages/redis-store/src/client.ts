@@ -72,15 +72,39 @@ function replicaConfirmer(
     counts.set(client, { replicas, at: performance.now() });
     return replicas;
   };
+  // WAIT blocks its connection, which every caller shares, until the replicas answer: one WAIT at
+  // a time per connection, and callers that come while one is out share the next one, which is
+  // sent after their writes were answered and so covers them (a group commit).
+  const waits = new WeakMap<PrimaryClient, { out?: Promise<number>; next?: Promise<number> }>();
+  const wait = (client: PrimaryClient, n: number): Promise<number> => {
+    let state = waits.get(client);
+    if (!state) waits.set(client, (state = {}));
+    const slot = state;
+    const send = () => {
+      const out = limitWait(client.sendCommand(["WAIT", String(n), String(timeout)])).then(Number);
+      slot.out = out;
+      const done = () => {
+        if (slot.out === out) slot.out = undefined;
+      };
+      out.then(done, done);
+      return out;
+    };
+    if (!slot.out) return send();
+    slot.next ??= slot.out
+      .catch(() => 0)
+      .then(() => {
+        slot.next = undefined;
+        return send();
+      });
+    return slot.next;
+  };
   return async (keys: readonly string[]): Promise<boolean> => {
     if (wanted === 0 || keys.length === 0) return true;
     const primaries = [...(await primariesOf(keys))];
     const results = await Promise.all(
       primaries.map(async (client) => {
         const n = await required(client);
-        if (n === 0) return true;
-        const reached = Number(await limitWait(client.sendCommand(["WAIT", String(n), String(timeout)])));
-        return reached >= n;
+        return n === 0 || (await wait(client, n)) >= n;
       }),
     );
     return results.every(Boolean);

@@ -1,5 +1,5 @@
 import { redisKeys } from "@gsk/redis-keys";
-import { test } from "@gsk/testing";
+import { redisClient, startRedisWithReplica, test } from "@gsk/testing";
 import { describe, expect, onTestFinished } from "vitest";
 import { createRedis, type RedisConfig } from "./client.ts";
 import { createEntryStore, type EntryMeta } from "./entries.ts";
@@ -177,5 +177,30 @@ describe("entry store on a real Redis", () => {
     );
     const sizes = await Promise.all(redisCluster.nodes.map(async (n) => Number(await n.cli("DBSIZE"))));
     expect(sizes.filter((n) => n > 0).length).toBeGreaterThan(1);
+  });
+
+  test("a confirmed write is on the replica, also when many batches confirm at once, which share WAITs", async () => {
+    const pair = await startRedisWithReplica();
+    onTestFinished(() => pair.dispose());
+    const { store, confirmWrites } = await open({
+      urls: [pair.primary.url],
+      cluster: false,
+      minReplicas: "auto",
+    });
+    const replica = await redisClient(pair.replica.url);
+    const hooks = Array.from({ length: 200 }, (_, i) => `hook-${i}`);
+    const missing: string[] = [];
+    await Promise.all(
+      hooks.map(async (webhookKey) => {
+        await store.write({ meta: meta({ webhookKey }), dataJson: "1" });
+        expect(await confirmWrites([keys.entry(webhookKey)])).toBe(true);
+        // Confirmed: the replica has it now, not eventually.
+        if ((await replica.exists(keys.entry(webhookKey))) !== 1) missing.push(webhookKey);
+      }),
+    );
+    expect(missing).toEqual([]);
+    const waits = Number(/cmdstat_wait:calls=(\d+)/.exec(await pair.primary.cli("INFO", "commandstats"))?.[1]);
+    expect(waits).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(hooks.length / 2);
   });
 });

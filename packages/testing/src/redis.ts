@@ -231,8 +231,11 @@ export interface ReplicatedRedis {
   dispose(): Promise<void>;
 }
 
+/** A primary starts a replica's first sync at once (Redis waits 5 s for more replicas by default). */
+const PRIMARY_ARGS = ["--repl-diskless-sync-delay", "0"];
+
 export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
-  const primary = await startRedis();
+  const primary = await startRedis({ args: PRIMARY_ARGS });
   const link = await startTcpProxy("127.0.0.1", primary.port);
   const replica = await startReplicaOf(primary, link.port);
   const proxy = await startTcpProxy("127.0.0.1", primary.port);
@@ -265,7 +268,7 @@ export async function startRedisWithReplica(): Promise<{
   replica: RedisServer;
   dispose(): Promise<void>;
 }> {
-  const primary = await startRedis();
+  const primary = await startRedis({ args: PRIMARY_ARGS });
   const replica = await startReplicaOf(primary, primary.port);
   return {
     primary,
