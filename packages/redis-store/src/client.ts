@@ -77,9 +77,8 @@ function replicaConfirmer(
   // sent after their writes were answered and so covers them (a group commit).
   const waits = new WeakMap<PrimaryClient, { out?: Promise<number>; next?: Promise<number> }>();
   const wait = (client: PrimaryClient, n: number): Promise<number> => {
-    let state = waits.get(client);
-    if (!state) waits.set(client, (state = {}));
-    const slot = state;
+    const slot = waits.get(client) ?? {};
+    waits.set(client, slot);
     const send = () => {
       const out = limitWait(client.sendCommand(["WAIT", String(n), String(timeout)])).then(Number);
       slot.out = out;

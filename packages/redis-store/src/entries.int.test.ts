@@ -199,7 +199,9 @@ describe("entry store on a real Redis", () => {
       }),
     );
     expect(missing).toEqual([]);
-    const waits = Number(/cmdstat_wait:calls=(\d+)/.exec(await pair.primary.cli("INFO", "commandstats"))?.[1]);
+    const waits = Number(
+      /cmdstat_wait:calls=(\d+)/.exec(await pair.primary.cli("INFO", "commandstats"))?.[1],
+    );
     expect(waits).toBeGreaterThan(0);
     expect(waits).toBeLessThan(hooks.length / 2);
   });
