@@ -29,4 +29,13 @@ else
   status=1
 fi
 ./scripts/dev.sh down >/dev/null || true
+# Nothing the stack started may outlive it (a server left behind holds its port for the next run).
+for _ in $(seq 60); do
+  node scripts/local-stack.ts status | grep -q ': up' || break
+  sleep 0.5
+done
+if node scripts/local-stack.ts status | grep ': up'; then
+  echo "the local stack did not stop" >&2
+  status=1
+fi
 exit "$status"

@@ -152,7 +152,10 @@ function down(service: Service): string {
   const pid = Number(readFileSync(file, "utf8"));
   rmSync(file);
   try {
-    process.kill(pid, "SIGTERM");
+    // The whole process group (each service was started detached, so it leads one): a bin shim
+    // (gsk-fauxqs, gsk-mongo-test-server, pnpm's node) runs the server as its child, and SIGTERM to
+    // the shim alone left that child running, holding its port.
+    process.kill(-pid, "SIGTERM");
     return "stopped";
   } catch {
     return "was not running";
