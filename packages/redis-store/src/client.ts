@@ -77,8 +77,11 @@ function replicaConfirmer(
   // sent after their writes were answered and so covers them (a group commit).
   const waits = new WeakMap<PrimaryClient, { out?: Promise<number>; next?: Promise<number> }>();
   const wait = (client: PrimaryClient, n: number): Promise<number> => {
-    const slot = waits.get(client) ?? {};
-    waits.set(client, slot);
+    let slot = waits.get(client);
+    if (!slot) {
+      slot = {};
+      waits.set(client, slot);
+    }
     const send = () => {
       const out = limitWait(client.sendCommand(["WAIT", String(n), String(timeout)])).then(Number);
       slot.out = out;

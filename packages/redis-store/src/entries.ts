@@ -83,6 +83,7 @@ function scripted(script: string) {
 }
 
 const writeScript = scripted(WRITE_SCRIPT);
+const deleteScript = scripted(DELETE_SCRIPT);
 const archiveRead = scripted(ARCHIVE_READ_SCRIPT);
 
 /** Whether version a is newer than b: later producedAt, then greater eventId in byte order. */
@@ -245,7 +246,7 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     },
     async remove(webhookKey, accounts) {
       const allowed = accounts === "*" ? ["*"] : [...accounts];
-      const deleted = await redis.eval(DELETE_SCRIPT, { keys: [keys.entry(webhookKey)], arguments: allowed });
+      const deleted = await deleteScript(redis, { keys: [keys.entry(webhookKey)], arguments: allowed });
       return Number(deleted) === 1;
     },
     async readVersion(webhookKey) {
@@ -262,8 +263,7 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
       const node = await primary(source);
       const calls: Promise<unknown>[] = [];
       for (let i = 0; i < batch.length; i += ARCHIVE_READ_KEYS) {
-        const keys = batch.slice(i, i + ARCHIVE_READ_KEYS);
-        calls.push(archiveRead(node, { keys: [], arguments: keys }));
+        calls.push(archiveRead(node, { keys: [], arguments: batch.slice(i, i + ARCHIVE_READ_KEYS) }));
       }
       const replies = ((await Promise.all(calls)) as (string | number | null)[][]).flat();
       return batch.map((_, i) => {
