@@ -12,8 +12,8 @@ export const APPS = {
   {
     ENV_NAMES: readonly string[];
     parseEnv: (source: Record<string, string | undefined>) => { PORT: number };
-    /** The Node flags the app runs with, if any (NODE_OPTIONS of its deployments). */
-    NODE_OPTIONS?: string;
+    /** The Node flags the app runs with (NODE_OPTIONS of its deployments). */
+    NODE_OPTIONS: string;
   }
 >;
 
@@ -23,13 +23,7 @@ export function isApp(name: string): name is AppName {
   return Object.hasOwn(APPS, name);
 }
 
-/** The Node flags `app` is deployed with (its NODE_OPTIONS), if it sets any. */
-export function nodeOptions(app: AppName): string | undefined {
-  const module = APPS[app];
-  return "NODE_OPTIONS" in module ? module.NODE_OPTIONS : undefined;
-}
-
-/** Variables read by Node or libraries rather than by the apps' schemas: the AWS SDK's and OpenTelemetry's. */
+/** Variables read by Node or libraries rather than by the apps' schemas: NODE_OPTIONS, the AWS SDK's and OpenTelemetry's. */
 function isLibraryVariable(name: string): boolean {
   return (
     name === "NODE_OPTIONS" ||

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadApiTokens } from "@gsk/service";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
-import { APPS, isApp, nodeOptions, unknownVariables } from "./apps.ts";
+import { APPS, isApp, unknownVariables } from "./apps.ts";
 import { DEPLOY_DIR, readYaml } from "./manifests.ts";
 
 interface Service {
@@ -86,7 +86,7 @@ describe("docker-compose.yml", () => {
       if (!isApp(app)) throw new Error(app);
       const env = compose.services[app]?.environment ?? {};
       expect(unknownVariables(app, env)).toEqual([]);
-      expect(env.NODE_OPTIONS).toBe(nodeOptions(app));
+      expect(env.NODE_OPTIONS).toBe(APPS[app].NODE_OPTIONS);
       APPS[app].parseEnv(env);
       expect(env.API_TOKENS).toBeUndefined();
       for (const value of Object.values(env)) expect(String(value)).not.toMatch(/\/\/[^/@]*:[^/@]*@/);

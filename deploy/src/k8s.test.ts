@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRegistry, opsRoutes } from "@gsk/service";
 import { describe, expect, it } from "vitest";
-import { APPS, type AppName, isApp, nodeOptions, unknownVariables } from "./apps.ts";
+import { APPS, type AppName, isApp, unknownVariables } from "./apps.ts";
 import { DEPLOY_DIR, type Manifest, parseDocuments, renderOverlay, validateManifest } from "./manifests.ts";
 
 const OVERLAYS = ["production", "local"] as const;
@@ -59,7 +59,7 @@ describe.each(OVERLAYS)("the %s overlay", (overlay) => {
       expect(secrets).toEqual([`gsk-${app}`]);
       const env = containerEnv(manifests, container);
       expect(unknownVariables(app, env)).toEqual([]);
-      expect(env.NODE_OPTIONS).toBe(nodeOptions(app));
+      expect(env.NODE_OPTIONS).toBe(APPS[app].NODE_OPTIONS);
       const parsed = APPS[app].parseEnv(env);
       // Probes on the port the app listens on, at routes it serves.
       const port = container.ports.find((p: { name: string }) => p.name === "http");
