@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { freePort, median, reapOnExit, startRedis } from "@gsk/testing/servers";
 import { NODE_OPTIONS } from "../src/env.ts";
 
 const { values } = parseArgs({
@@ -113,7 +113,6 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(line(r.read));
   rounds.push(r);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const summary = (mode: "raw" | "read"): Result => ({
   mode: `${mode}*`,
   keys: KEYS,

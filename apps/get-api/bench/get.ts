@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { freePort, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { freePort, median, reapOnExit, startRedis } from "@gsk/testing/servers";
 import { NODE_OPTIONS } from "../src/env.ts";
 
 const { values } = parseArgs({
@@ -299,7 +299,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const med = (name: string, key: keyof Sample) => median((samples.get(name) ?? []).map((s) => s[key]));
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(

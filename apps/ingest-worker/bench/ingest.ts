@@ -15,6 +15,7 @@ import { createRedis, redisConfig } from "@gsk/redis-store";
 import { createLogger } from "@gsk/service";
 import {
   createQueueWithDlq,
+  median,
   queueDepth,
   startRedis,
   startRedisWithReplica,
@@ -159,7 +160,6 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
 }
 
 const fmt = (n: number) => `${Math.round(n).toLocaleString("en")} msg/s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const concurrencies = (process.env.GSK_BENCH_CONCURRENCY ?? "1,8,16,32").split(",").map(Number);
 console.error(
   `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS})`,
