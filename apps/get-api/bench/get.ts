@@ -8,14 +8,14 @@
 // discards them), to show what tracing costs; off, get-api loads none of it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { redisKeys } from "@gsk/redis-keys";
 import { createEntryStore, createRedis } from "@gsk/redis-store";
-import { freePort, median, reapOnExit, startRedis } from "@gsk/testing/servers";
+import { cpuSeconds, freePort, median, reapOnExit, startRedis } from "@gsk/testing/servers";
 import { NODE_OPTIONS } from "../src/env.ts";
 
 const { values } = parseArgs({
@@ -122,18 +122,6 @@ function generator(command: string): { output: string; cpuShare: number } {
   );
   return { output: run.stdout, cpuShare: cpu / wall };
 }
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 
 const seconds = (text: string) => {
   const m = /^([\d.]+)(us|ms|s)$/.exec(text);

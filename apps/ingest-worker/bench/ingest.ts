@@ -2,7 +2,9 @@
 // machine, next to (a) a raw ReceiveMessage + DeleteMessageBatch loop (8 pollers, no work) and
 // (b) sqs-consumer one message at a time with one Redis write each, all measured in this run; and
 // the worker once more against a primary with a replica attached (REDIS_MIN_REPLICAS=auto: WAIT on;
-// the replica replicates from the primary directly, as a managed Redis's do).
+// the replica replicates from the primary directly, as a managed Redis's do). Each measurement also
+// reports this process's CPU per message, how busy its main thread was and fauxqs's CPU share: the
+// SQS client side, not fauxqs, is the bottleneck here, for the raw loop as for the worker.
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import {
@@ -14,6 +16,7 @@ import {
 import { createRedis, redisConfig } from "@gsk/redis-store";
 import { createLogger } from "@gsk/service";
 import {
+  cpuSeconds,
   createQueueWithDlq,
   median,
   queueDepth,
@@ -77,16 +80,40 @@ async function fill(count: number): Promise<{ queueUrl: string; dlqUrl: string }
   return queues;
 }
 
-async function timeUntilDrained(queueUrl: string, count: number, start: () => Promise<() => Promise<void>>) {
+interface Sample {
+  rate: number;
+  /** CPU seconds (user + system, all threads) of this process per message. */
+  cpuPerMessage: number;
+  /** The share of the time this process's main thread was busy (event loop utilization). */
+  mainThreadBusy: number;
+  /** fauxqs's CPU seconds per second. */
+  sqsCpu: number;
+}
+
+async function timeUntilDrained(
+  queueUrl: string,
+  count: number,
+  start: () => Promise<() => Promise<void>>,
+): Promise<Sample> {
+  const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
+  const sqsCpu = cpuSeconds(sqsServer.pid);
   const t0 = performance.now();
   const stop = await start();
   while ((await queueDepth(sqs, queueUrl)) > 0) await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu);
+  const sample = {
+    rate: count / seconds,
+    cpuPerMessage: (used.user + used.system) / 1e6 / count,
+    mainThreadBusy: performance.eventLoopUtilization(loop).utilization,
+    sqsCpu: (cpuSeconds(sqsServer.pid) - sqsCpu) / seconds,
+  };
   await stop();
-  return count / seconds;
+  return sample;
 }
 
-async function rawLoop(client: SQSClient, count: number): Promise<number> {
+async function rawLoop(client: SQSClient, count: number): Promise<Sample> {
   const { queueUrl } = await fill(count);
   return timeUntilDrained(queueUrl, count, async () => {
     let running = true;
@@ -111,11 +138,11 @@ async function rawLoop(client: SQSClient, count: number): Promise<number> {
   });
 }
 
-async function oneAtATime(count: number): Promise<number> {
+async function oneAtATime(count: number): Promise<Sample> {
   const { queueUrl } = await fill(count);
   const redis = createClient({ url: redisServer.url });
   await redis.connect();
-  const rate = await timeUntilDrained(queueUrl, count, async () => {
+  const sample = await timeUntilDrained(queueUrl, count, async () => {
     const consumer = Consumer.create({
       queueUrl,
       sqs,
@@ -130,10 +157,10 @@ async function oneAtATime(count: number): Promise<number> {
     return async () => consumer.stop();
   });
   redis.destroy();
-  return rate;
+  return sample;
 }
 
-async function worker(count: number, concurrency: number, redisUrl = redisServer.url): Promise<number> {
+async function worker(count: number, concurrency: number, redisUrl = redisServer.url): Promise<Sample> {
   const queues = await fill(count);
   const env = parseEnv({
     REDIS_URL: redisUrl,
@@ -148,7 +175,7 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
   const redis = createRedis(redisConfig(env), () => {});
   await redis.client.connect();
   const w = createWorker({ env, redis, sqs, logger: createLogger("silent", "bench") });
-  const rate = await timeUntilDrained(queues.queueUrl, count, async () => {
+  const sample = await timeUntilDrained(queues.queueUrl, count, async () => {
     await w.start();
     return () => w.stop();
   });
@@ -156,66 +183,79 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
   const handled = stored.values.reduce((a, v) => a + v.value, 0);
   if (handled < count) throw new Error(`worker handled ${handled} of ${count}`);
   redis.client.destroy();
-  return rate;
+  return sample;
 }
 
 const fmt = (n: number) => `${Math.round(n).toLocaleString("en")} msg/s`;
 const concurrencies = (process.env.GSK_BENCH_CONCURRENCY ?? "1,8,16,32").split(",").map(Number);
-console.error(
-  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS})`,
-);
-const samples = {
-  raw: [] as number[],
-  single: [] as number[],
-  worker: new Map<number, number[]>(),
-  durable: [] as number[],
-};
 const DEFAULT_CONCURRENCY = parseEnv({
   SQS_QUEUE_URL: "http://q",
   SQS_DLQ_URL: "http://d",
   REDIS_URL: "redis://r",
 }).INGEST_CONCURRENCY;
+console.error(
+  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS})`,
+);
+const samples = {
+  raw: [] as Sample[],
+  atDefault: [] as Sample[],
+  single: [] as Sample[],
+  worker: new Map<number, Sample[]>(),
+  durable: [] as Sample[],
+};
 // Unmeasured full passes first: fauxqs keeps getting faster over its first passes, which would
 // penalise whatever is measured first.
 for (let pass = 0; pass < 2; pass++) {
   await rawLoop(sqs, N);
   await worker(N, DEFAULT_CONCURRENCY);
 }
-// Rounds interleave the measurements, so that a slow moment of the machine hits them all.
 for (let round = 0; round < ROUNDS; round++) {
-  samples.raw.push(await rawLoop(sqs, N));
+  // The goal's pair, back to back and in turns first: the machine's speed drifts by tens of
+  // percent within minutes, so each round's ratio compares the two at the same moment.
+  if (round % 2 === 0) {
+    samples.raw.push(await rawLoop(sqs, N));
+    samples.atDefault.push(await worker(N, DEFAULT_CONCURRENCY));
+  } else {
+    samples.atDefault.push(await worker(N, DEFAULT_CONCURRENCY));
+    samples.raw.push(await rawLoop(sqs, N));
+  }
   samples.single.push(await oneAtATime(Math.min(N, 2000)));
-  for (const c of concurrencies)
+  for (const c of concurrencies) {
+    if (c === DEFAULT_CONCURRENCY) continue;
     samples.worker.set(c, [...(samples.worker.get(c) ?? []), await worker(N, c)]);
+  }
   samples.durable.push(await worker(N, DEFAULT_CONCURRENCY, replicated.primary.url));
 }
-const raw = median(samples.raw);
-const single = median(samples.single);
-console.log(
-  `raw Receive+DeleteBatch loop, 8 pollers: ${fmt(raw)}   (rounds: ${samples.raw.map(fmt).join(", ")})`,
-);
+samples.worker.set(DEFAULT_CONCURRENCY, samples.atDefault);
+
+const med = (xs: Sample[], field: keyof Sample) => median(xs.map((x) => x[field]));
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+/** A measurement's median rate, with this process's CPU per message, main thread and fauxqs CPU. */
+const describe = (xs: Sample[]) =>
+  `${fmt(med(xs, "rate"))}  [${(med(xs, "cpuPerMessage") * 1e6).toFixed(0)} µs CPU/message here, main thread busy ${pct(med(xs, "mainThreadBusy"))}, fauxqs CPU ${pct(med(xs, "sqsCpu"))}]`;
+/** Each round's rate over the raw loop's rate in the same round. */
+const ratios = (xs: Sample[]) => xs.map((x, i) => x.rate / (samples.raw[i]?.rate ?? Number.NaN));
+const list = (rs: number[]) => rs.map((r) => r.toFixed(2)).join(", ");
+
+const single = med(samples.single, "rate");
+console.log(`raw Receive+DeleteBatch loop, 8 pollers: ${describe(samples.raw)}`);
 console.log(`sqs-consumer one at a time + SET:      ${fmt(single)}`);
 let best = 0;
-for (const c of concurrencies) {
-  const rate = median(samples.worker.get(c) ?? []);
+for (const c of [...samples.worker.keys()].sort((a, b) => a - b)) {
+  const xs = samples.worker.get(c) ?? [];
+  const rate = med(xs, "rate");
   best = Math.max(best, rate);
   console.log(
-    `worker, INGEST_CONCURRENCY=${String(c).padEnd(2)}:          ${fmt(rate)}  (${(rate / raw).toFixed(2)}x raw, ${(rate / single).toFixed(1)}x one-at-a-time)`,
+    `worker, INGEST_CONCURRENCY=${String(c).padEnd(2)}:          ${describe(xs)}  (${median(ratios(xs)).toFixed(2)}x raw, ${(rate / single).toFixed(1)}x one-at-a-time)`,
   );
 }
-const atDefault = samples.worker.has(DEFAULT_CONCURRENCY)
-  ? median(samples.worker.get(DEFAULT_CONCURRENCY) ?? [])
-  : undefined;
-const durable = median(samples.durable);
+console.log(`worker, default concurrency, replica attached, WAIT on: ${describe(samples.durable)}`);
+const atDefault = ratios(samples.atDefault);
+const durable = ratios(samples.durable);
+const cpuRatio = med(samples.raw, "cpuPerMessage") / med(samples.atDefault, "cpuPerMessage");
 console.log(
-  `worker, default concurrency, replica attached, WAIT on: ${fmt(durable)}  (${(durable / raw).toFixed(2)}x raw; rounds: ${samples.durable.map(fmt).join(", ")})`,
-);
-/** Each round's ratio to the raw loop measured in that round. */
-const perRound = (rates: number[]) =>
-  rates.map((rate, i) => (rate / (samples.raw[i] ?? Number.NaN)).toFixed(2)).join(", ");
-const defaultRates = samples.worker.get(DEFAULT_CONCURRENCY) ?? [];
-console.log(
-  `\nworker at the default concurrency (${DEFAULT_CONCURRENCY}) / raw loop: ${atDefault === undefined ? "not measured" : (atDefault / raw).toFixed(2)} (goal >= 0.85; each round: ${perRound(defaultRates)}; best concurrency ${(best / raw).toFixed(2)}); worker / one-at-a-time: ${(best / single).toFixed(1)}x (goal >= 20x); durable / raw: ${(durable / raw).toFixed(2)} (goal >= 0.80; each round: ${perRound(samples.durable)})`,
+  `\nworker at the default concurrency (${DEFAULT_CONCURRENCY}) / raw loop, median of the rounds' ratios: ${median(atDefault).toFixed(2)} (goal >= 0.85; rounds: ${list(atDefault)}); by this process's CPU per message: ${cpuRatio.toFixed(2)}` +
+    `\nworker / one-at-a-time: ${(best / single).toFixed(1)}x (goal >= 20x); durable / raw: ${median(durable).toFixed(2)} (goal >= 0.80; rounds: ${list(durable)})`,
 );
 sqs.destroy();
 await sqsServer.stop();

@@ -14,6 +14,8 @@ const run = promisify(execFile);
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The running server's process id (to read its CPU time); undefined while stopped. */
+  readonly pid: number | undefined;
   /** Sends a command through `redis-cli` (handy for FLUSHALL, DEBUG and the like). */
   cli(...args: string[]): Promise<string>;
   /** Stops the server (SIGKILL: no save, like a crash); `start()` brings it back empty. */
@@ -149,6 +151,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     stop,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
     },
     signal(signal) {
       child?.kill(signal);

@@ -21,6 +21,6 @@ export {
   startSecureRedis,
 } from "./redis.ts";
 export * from "./sqs/index.ts";
-export { median } from "./stats.ts";
+export { cpuSeconds, median } from "./stats.ts";
 export { isoFromNow } from "./time.ts";
 export { makeTestCertificates, type TestCertificates } from "./tls.ts";

@@ -14,6 +14,8 @@ const SERVER = fileURLToPath(new URL("./fauxqs-server.ts", import.meta.url));
 /** A fauxqs server in its own process, bound to 127.0.0.1. */
 export interface SqsServer {
   readonly endpoint: string;
+  /** The server's process id (to read its CPU time). */
+  readonly pid: number | undefined;
   /** A new client with an explicit endpoint and dummy credentials. */
   client(): SQSClient;
   stop(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startSqs(port = 0): Promise<SqsServer> {
   });
   return {
     endpoint,
+    pid: child.pid,
     client: () => sqsClient(endpoint),
     async stop() {
       child.kill("SIGKILL");
