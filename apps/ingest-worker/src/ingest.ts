@@ -220,10 +220,10 @@ export function createIngest(deps: IngestDeps) {
     const errors: unknown[] = [];
     handled.forEach(({ outcome, error }, i) => {
       counts[outcome]++;
-      deps.metrics.messages.inc({ outcome });
       if (outcome === "failed") errors.push(error);
       else acked.push(messages[i] as Message);
     });
+    for (const [outcome, n] of Object.entries(counts)) if (n > 0) deps.metrics.messages.inc({ outcome }, n);
     return { acked, counts, errors };
   };
 }

@@ -130,7 +130,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       waitTimeSeconds: env.INGEST_WAIT_SECONDS,
       visibilityTimeout: env.INGEST_VISIBILITY_TIMEOUT_SECONDS,
       heartbeatInterval: Math.max(1, Math.floor(env.INGEST_VISIBILITY_TIMEOUT_SECONDS / 3)),
-      messageSystemAttributeNames: ["SentTimestamp", "ApproximateReceiveCount"],
+      // SentTimestamp: producedAt when the envelope has none, and the queue-age gauge.
+      messageSystemAttributeNames: ["SentTimestamp"],
       messageAttributeNames: ["All"],
       pollingCompleteWaitTimeMs: env.SHUTDOWN_TIMEOUT_MS,
       preReceiveMessageCallback: beforeReceive,

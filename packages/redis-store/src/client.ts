@@ -64,7 +64,10 @@ function replicaConfirmer(
   const counts = new WeakMap<PrimaryClient, { replicas: number; at: number } | undefined>();
   const required = async (client: PrimaryClient): Promise<number> => {
     if (wanted !== "auto") return wanted;
-    if (!counts.has(client)) client.on("ready", () => counts.set(client, undefined));
+    if (!counts.has(client)) {
+      counts.set(client, undefined);
+      client.on("ready", () => counts.set(client, undefined));
+    }
     const known = counts.get(client);
     if (known && performance.now() - known.at < REPLICA_COUNT_MAX_AGE_MS) return known.replicas;
     const info = String(await limitWait(client.sendCommand(["INFO", "replication"])));

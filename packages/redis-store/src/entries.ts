@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { RedisKeys } from "@gsk/redis-keys";
 import { formatInstant } from "@gsk/schema";
 import type { Redis, RedisHandle } from "./client.ts";
@@ -68,18 +68,15 @@ const ARCHIVE_READ_KEYS = 100;
 
 /** A script by its SHA1, loaded with EVAL when Redis does not have it (after a restart or failover). */
 function scripted(script: string) {
-  const sha = createHash("sha1").update(script).digest("hex");
-  return async (
+  const sha = hash("sha1", script, "hex");
+  return (
     redis: Pick<Redis, "evalSha" | "eval">,
     options: { keys: string[]; arguments: string[] },
-  ): Promise<unknown> => {
-    try {
-      return await redis.evalSha(sha, options);
-    } catch (error) {
+  ): Promise<unknown> =>
+    redis.evalSha(sha, options).catch((error: unknown) => {
       if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
       return redis.eval(script, options);
-    }
-  };
+    });
 }
 
 const writeScript = scripted(WRITE_SCRIPT);
@@ -130,7 +127,7 @@ function entryTail(meta: Omit<EntryMeta, "webhookKey">, dataJson: string): strin
 
 /** A strong ETag of an entry's JSON (head then tail), computed once when the entry is written. */
 function entryEtag(head: string, tail: string): string {
-  return `"${createHash("sha256").update(head).update(tail).digest("base64url").slice(0, 27)}"`;
+  return `"${hash("sha256", head + tail, "base64url").slice(0, 27)}"`;
 }
 
 /** One entry to write: its fields and its `data` already serialized. */

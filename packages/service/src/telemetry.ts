@@ -72,14 +72,16 @@ export interface SpanSetup {
 /**
  * Runs `fn` in a new span, ended when `fn` settles; a throw marks it an error. `setup` is called
  * only with tracing on, so nothing of it is computed otherwise: `fn` then runs alone, with a span
- * that records nothing.
+ * that records nothing, and its promise is returned as it is (no wrapper on the hot paths).
  */
-export async function inSpan<T>(
-  name: string,
-  setup: () => SpanSetup,
-  fn: (span: Span) => Promise<T>,
-): Promise<T> {
-  if (!enabled) return fn(NOOP_SPAN);
+export function inSpan<T>(name: string, setup: () => SpanSetup, fn: (span: Span) => Promise<T>): Promise<T> {
+  if (!enabled) {
+    try {
+      return fn(NOOP_SPAN);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   const tracer = trace.getTracer("get-set-key");
   const options = setup();
   const parent = options.parent ?? context.active();
