@@ -9,6 +9,7 @@ import {
   createRegistry,
   hotCounter,
   hotHistogram,
+  inSpan,
   opsRoutes,
 } from "./index.ts";
 
@@ -56,6 +57,26 @@ describe("hotCounter and hotHistogram", () => {
     expect(await hot.metrics()).toContain("# TYPE t_seconds histogram");
     hot.resetMetrics();
     expect(samples(await hot.metrics()).get('t_requests_total{route="/a",status="200"}')).toBe(0);
+  });
+});
+
+describe("inSpan with tracing off", () => {
+  it("gives fn's result, and a throw of fn's as a rejection, never a synchronous throw", async () => {
+    expect(
+      await inSpan(
+        "ok",
+        () => ({}),
+        async () => 42,
+      ),
+    ).toBe(42);
+    const thrown = inSpan(
+      "sync throw",
+      () => ({}),
+      () => {
+        throw new Error("boom");
+      },
+    );
+    await expect(thrown).rejects.toThrow("boom");
   });
 });
 

@@ -75,15 +75,17 @@ export interface SpanSetup {
  * that records nothing, and its promise is returned as it is (no wrapper on the hot paths).
  */
 export function inSpan<T>(name: string, setup: () => SpanSetup, fn: (span: Span) => Promise<T>): Promise<T> {
-  if (!enabled) {
-    try {
-      return fn(NOOP_SPAN);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  try {
+    if (!enabled) return fn(NOOP_SPAN);
+    return traced(name, setup(), fn);
+  } catch (error) {
+    // Whatever throws before `fn`'s promise exists rejects, as from an async function.
+    return Promise.reject(error);
   }
+}
+
+function traced<T>(name: string, options: SpanSetup, fn: (span: Span) => Promise<T>): Promise<T> {
   const tracer = trace.getTracer("get-set-key");
-  const options = setup();
   const parent = options.parent ?? context.active();
   return tracer.startActiveSpan(
     name,
