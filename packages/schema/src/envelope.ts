@@ -88,23 +88,22 @@ export function jsonByteLength(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
 }
 
-interface Visit {
-  value: unknown;
-  depth: number;
-  parent: Visit | undefined;
-  key: string | number;
+/** The JSON the size check made of each `data` object or array it passed, kept while the value lives. */
+const serializedData = new WeakMap<object, string>();
+
+/**
+ * The JSON of a `data` value the envelope schema passed: the serialization its size check already
+ * made when the value is an object or array (the schema hands that same value out), else made now.
+ */
+export function dataJson(data: unknown): string {
+  const known = typeof data === "object" && data !== null ? serializedData.get(data) : undefined;
+  return known ?? JSON.stringify(data);
 }
 
 /** A problem inside a JSON value: the keys leading to it (from the value's root) and what is wrong. */
 export interface JsonValueProblem {
   path: (string | number)[];
   message: string;
-}
-
-function pathOf(visit: Visit): (string | number)[] {
-  const path: (string | number)[] = [];
-  for (let at: Visit | undefined = visit; at?.parent; at = at.parent) path.push(at.key);
-  return path.reverse();
 }
 
 function numberProblem(n: number): string | undefined {
@@ -115,32 +114,55 @@ function numberProblem(n: number): string | undefined {
   return undefined;
 }
 
+/** An object or array being walked: its keys (none for an array), the next one, and its own key. */
+interface Frame {
+  container: Record<string | number, unknown>;
+  keys: string[] | undefined;
+  size: number;
+  next: number;
+  key: string | number;
+}
+
 /**
- * The first problem of a parsed JSON value, found without recursion (so any depth is safe):
- * nesting deeper than `maxDepth`, or a number that JSON.parse could not hold exactly.
+ * The first problem of a parsed JSON value, found without recursion (so any depth is safe), depth
+ * first and in order: nesting deeper than `maxDepth`, or a number that JSON.parse could not hold
+ * exactly. Only objects and arrays take memory while walked (a frame each on the way down).
  */
 export function jsonValueProblem(value: unknown, maxDepth = MAX_DATA_DEPTH): JsonValueProblem | undefined {
-  const stack: Visit[] = [{ value, depth: 0, parent: undefined, key: "" }];
-  for (let visit = stack.pop(); visit; visit = stack.pop()) {
-    const current = visit.value;
-    if (typeof current === "number") {
-      const message = numberProblem(current);
-      if (message) return { path: pathOf(visit), message };
+  const frames: Frame[] = [];
+  /** The path to `key` of the innermost frame (to the root without one). */
+  const pathTo = (key: string | number | undefined) => {
+    const path = frames.slice(1).map((frame) => frame.key);
+    if (key !== undefined) path.push(key);
+    return path;
+  };
+  /** Checks a value found at `key` of the innermost frame; an object or array is entered. */
+  const visit = (item: unknown, key: string | number | undefined): JsonValueProblem | undefined => {
+    if (typeof item === "number") {
+      const message = numberProblem(item);
+      return message ? { path: pathTo(key), message } : undefined;
+    }
+    if (typeof item !== "object" || item === null) return undefined;
+    if (frames.length >= maxDepth) {
+      return { path: pathTo(key), message: `must not nest deeper than ${maxDepth} levels` };
+    }
+    const keys = Array.isArray(item) ? undefined : Object.keys(item);
+    const size = keys ? keys.length : (item as unknown[]).length;
+    frames.push({ container: item as Frame["container"], keys, size, next: 0, key: key ?? "" });
+    return undefined;
+  };
+  let problem = visit(value, undefined);
+  while (!problem && frames.length > 0) {
+    const frame = frames[frames.length - 1] as Frame;
+    if (frame.next === frame.size) {
+      frames.pop();
       continue;
     }
-    if (typeof current !== "object" || current === null) continue;
-    const depth = visit.depth + 1;
-    if (depth > maxDepth)
-      return { path: pathOf(visit), message: `must not nest deeper than ${maxDepth} levels` };
-    const entries: [string | number, unknown][] = Array.isArray(current)
-      ? current.map((item, i) => [i, item])
-      : Object.entries(current);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, item] = entries[i] as [string | number, unknown];
-      stack.push({ value: item, depth, parent: visit, key });
-    }
+    const key = frame.keys ? (frame.keys[frame.next] as string) : frame.next;
+    frame.next++;
+    problem = visit(frame.container[key], key);
   }
-  return undefined;
+  return problem;
 }
 
 function isJsonValue(value: unknown): boolean {
@@ -166,7 +188,9 @@ function dataSchema(maxDataBytes: number) {
         return;
       }
       // Serializing is safe only now that the depth is known to be bounded.
-      const bytes = jsonByteLength(data);
+      const json = JSON.stringify(data);
+      if (typeof data === "object" && data !== null) serializedData.set(data, json);
+      const bytes = Buffer.byteLength(json, "utf8");
       if (bytes > maxDataBytes) addIssue({ message: `${TOO_LARGE} ${maxDataBytes} bytes, got ${bytes}` });
     }),
   );

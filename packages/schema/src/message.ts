@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { createEnvelopeSchema, type Envelope, isDataTooLarge } from "./envelope.ts";
+import { createEnvelopeSchema, dataJson, type Envelope, isDataTooLarge } from "./envelope.ts";
 import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
 import { formatInstant, parseRfc3339 } from "./time.ts";
 
@@ -62,6 +62,6 @@ export function createMessageParser(rules: MessageRules): (body: string) => Pars
         errors: [{ path: "producedAt", message }],
       };
     }
-    return { ok: true, envelope: result.output, dataJson: JSON.stringify(result.output.data), producedAtMs };
+    return { ok: true, envelope: result.output, dataJson: dataJson(result.output.data), producedAtMs };
   };
 }
