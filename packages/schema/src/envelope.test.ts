@@ -6,10 +6,12 @@ import {
   createMessageParser,
   DEFAULT_MAX_DATA_BYTES,
   envelopeJsonSchema,
-  jsonByteLength,
   jsonValueProblem,
   TtlPolicySchema,
 } from "./index.ts";
+
+/** UTF-8 byte length of a value's JSON serialization (what the size limit counts). */
+const jsonByteLength = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
 
 const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const alnum = fc.constantFrom(...ID_CHARS);

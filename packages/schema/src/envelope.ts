@@ -83,11 +83,6 @@ export function strictJsonObject<const E extends v.ObjectEntries>(entries: E) {
   );
 }
 
-/** UTF-8 byte length of a value's JSON serialization. */
-export function jsonByteLength(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
-}
-
 /** The JSON the size check made of each `data` object or array it passed, kept while the value lives. */
 const serializedData = new WeakMap<object, string>();
 
