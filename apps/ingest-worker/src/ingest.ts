@@ -5,7 +5,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { EntryStore } from "@gsk/redis-store";
+import type { EntryStore, MessageWrite, WriteResult } from "@gsk/redis-store";
 import { createMessageParser, type RejectCode } from "@gsk/schema";
 import { contextFrom, inSpan, type TraceCarrier } from "@gsk/service";
 import { expiresAtMs, type TtlResolver } from "@gsk/ttl-policy";
@@ -38,6 +38,14 @@ const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
 /** A message's outcome, and the webhook keys whose Redis state decided it (to confirm on replicas). */
 type Handled = { outcome: Outcome; error?: unknown; touched?: readonly string[] };
+
+/** A message's entries being written: a result per webhook key, and the budget bytes they hold. */
+interface Writing {
+  webhookKeys: readonly string[];
+  bytes: number;
+  stopTimer: () => number;
+  results: Promise<WriteResult[]>;
+}
 
 /** Writes acknowledged by the primary but not (yet) by enough replicas: retried, never lost. */
 class ReplicaShortfallError extends Error {
@@ -130,12 +138,19 @@ export function createIngest(deps: IngestDeps) {
     }
   };
 
-  const store = async (message: Message): Promise<Handled> => {
-    const span = trace.getActiveSpan();
+  /**
+   * Starts writing a message's entries within the byte budget (released by the caller once the
+   * write settles), or returns the message's outcome when there is nothing to write: dead-lettered
+   * when invalid, expired when its TTL has already run out. An async function holds all its
+   * locals while it waits: returning once the write is sent means that while Redis answers, a
+   * message holds its received body and the entry being written, not also its parsed `data` and
+   * that data's JSON (a large payload three times instead of once, besides the body).
+   */
+  const startWrite = async (message: Message): Promise<Writing | Handled> => {
     const parsed = parse(message.Body ?? "");
     if (!parsed.ok) return deadLetter(message, parsed.code, parsed.detail);
     const { envelope, dataJson } = parsed;
-    span?.setAttributes({
+    trace.getActiveSpan()?.setAttributes({
       "gsk.account_id": envelope.accountId,
       "gsk.key_count": envelope.webhookKeys.length,
     });
@@ -144,40 +159,47 @@ export function createIngest(deps: IngestDeps) {
     const expires = expiresAtMs(producedAt, ttlSeconds);
     const now = deps.now();
     if (expires !== null && expires <= now) return { outcome: "expired" };
-    const bytes = dataJson.length * envelope.webhookKeys.length;
+    const entries: MessageWrite = {
+      meta: {
+        accountId: envelope.accountId,
+        flowId: envelope.flowId,
+        eventId: envelope.eventId ?? message.MessageId ?? "",
+        producedAt,
+        storedAt: now,
+        expiresAt: expires,
+      },
+      dataJson,
+      webhookKeys: envelope.webhookKeys,
+    };
+    const bytes = dataJson.length * entries.webhookKeys.length;
     await deps.budget.acquire(bytes);
+    const stopTimer = deps.metrics.redisWrite.startTimer();
+    const results = inSpan(
+      "redis write",
+      () => ({
+        kind: SpanKind.CLIENT,
+        attributes: { "db.system.name": "redis", "gsk.key_count": entries.webhookKeys.length },
+      }),
+      () => deps.store.writeMessage(entries),
+    );
+    return { webhookKeys: entries.webhookKeys, bytes, stopTimer, results };
+  };
+
+  const store = async (message: Message): Promise<Handled> => {
+    const writing = await startWrite(message);
+    if (!("results" in writing)) return writing;
+    const touched = writing.webhookKeys;
     try {
-      const stop = deps.metrics.redisWrite.startTimer();
-      const results = await inSpan(
-        "redis write",
-        () => ({
-          kind: SpanKind.CLIENT,
-          attributes: { "db.system.name": "redis", "gsk.key_count": envelope.webhookKeys.length },
-        }),
-        () =>
-          deps.store.writeMessage({
-            meta: {
-              accountId: envelope.accountId,
-              flowId: envelope.flowId,
-              eventId: envelope.eventId ?? message.MessageId ?? "",
-              producedAt,
-              storedAt: now,
-              expiresAt: expires,
-            },
-            dataJson,
-            webhookKeys: envelope.webhookKeys,
-          }),
-      );
-      stop();
-      const touched = envelope.webhookKeys;
-      const refused = envelope.webhookKeys.filter((_, i) => results[i] === "conflict");
+      const results = await writing.results;
+      writing.stopTimer();
+      const refused = touched.filter((_, i) => results[i] === "conflict");
       if (refused.length > 0) {
         const detail = `webhook keys held by another account's live entry: ${refused.join(", ")}`;
         return { ...(await deadLetter(message, "account_conflict", detail)), touched };
       }
       return { outcome: results.includes("written") ? "stored" : "unchanged", touched };
     } finally {
-      deps.budget.release(bytes);
+      deps.budget.release(writing.bytes);
     }
   };
 

@@ -208,7 +208,7 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     return RESULTS[String(await writeScript(redis, options))] ?? "kept";
   };
 
-  const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite) => {
+  const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite): Promise<WriteResult[]> => {
     const tail = entryTail(meta, dataJson);
     const fixed = [
       String(meta.producedAt),
@@ -217,10 +217,14 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
       meta.expiresAt === null ? "" : String(meta.expiresAt),
     ];
     const perGroup = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / tail.length));
+    const writeGroup = (group: readonly string[]) =>
+      Promise.all(group.map((key) => writeOne(key, tail, fixed)));
+    // One group, the usual case, is returned rather than awaited: this frame (and the message's
+    // data JSON in it) is then not held while Redis answers.
+    if (webhookKeys.length <= perGroup) return writeGroup(webhookKeys);
     const results: WriteResult[] = [];
     for (let i = 0; i < webhookKeys.length; i += perGroup) {
-      const group = webhookKeys.slice(i, i + perGroup);
-      results.push(...(await Promise.all(group.map((key) => writeOne(key, tail, fixed)))));
+      results.push(...(await writeGroup(webhookKeys.slice(i, i + perGroup))));
     }
     return results;
   };
