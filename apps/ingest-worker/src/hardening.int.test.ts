@@ -45,10 +45,12 @@ const errorDetail = (m: { MessageAttributes?: Record<string, { StringValue?: str
 /** The worker's message handling on its own, on a test's Redis, with the resolver `wrap` makes of the real one. */
 async function ingestOn(
   redisUrl: string,
-  sqs: SQSClient,
+  sqsServer: { client(): SQSClient },
   dlqUrl: string,
   wrap: (real: TtlResolver) => TtlResolver = (real) => real,
 ) {
+  const sqs = sqsServer.client();
+  onTestFinished(() => sqs.destroy());
   const handle = await redisHandle(redisUrl);
   const keys = redisKeys("gsk");
   const real = createCachedResolver(handle.client, keys, { defaultTtlSeconds: 3600, maxAgeMs: 0 });
@@ -206,8 +208,7 @@ describe("hostile messages", () => {
     sqs,
     queues,
   }) => {
-    const client = sqs.client();
-    const ingest = await ingestOn(redis.url, client, queues.dlqUrl, (real) => ({
+    const ingest = await ingestOn(redis.url, sqs, queues.dlqUrl, (real) => ({
       // A bug that only one account's messages hit.
       resolve: (accountId, flowId) => {
         if (accountId === "buggy") throw new TypeError("Cannot read properties of undefined");
@@ -224,7 +225,6 @@ describe("hostile messages", () => {
     expect(String(errors[0])).toContain("TypeError");
     const r = await redisClient(redis.url);
     expect((await r.keys("gsk:entry:*")).sort()).toEqual(["gsk:entry:k-a", "gsk:entry:k-b"]);
-    client.destroy();
   });
 });
 
@@ -234,9 +234,7 @@ describe("Redis hung or down", () => {
     sqs,
     queues,
   }) => {
-    const client = sqs.client();
-    onTestFinished(() => client.destroy());
-    const ingest = await ingestOn(redis.url, client, queues.dlqUrl);
+    const ingest = await ingestOn(redis.url, sqs, queues.dlqUrl);
     const DATA_CHARS = 200_000;
     const messages = Array.from({ length: 16 }, (_, i) => ({
       MessageId: `m${i}`,
