@@ -73,6 +73,28 @@ describe("POST /v1/data/batch", () => {
     expect(body.missing).toEqual(["zz"]);
   });
 
+  test("a batch of small entries is answered whole: Redis failing on a later group is a 503, not a cut answer", async ({
+    redis,
+  }) => {
+    const { app, put } = await buildApi({ redisUrl: redis.url });
+    const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+    for (const key of keys) await put({ webhookKey: key }, key);
+    const read = () =>
+      app.request("/v1/data/batch", {
+        method: "POST",
+        headers: auth(TOKENS.reader),
+        body: JSON.stringify({ webhookKeys: keys }),
+      });
+    const whole = await read();
+    expect(whole.status).toBe(200);
+    expect((await json(whole)).entries).toHaveLength(60);
+    // The third group of 25 meets a key Redis refuses to read as an entry (WRONGTYPE).
+    await redis.cli("SET", "gsk:entry:k55", "not a hash");
+    const failed = await read();
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("retry-after")).toBe("5");
+  });
+
   test("400 lists every problem of a bad body", async ({ redis }) => {
     const { app } = await buildApi({ redisUrl: redis.url });
     const req = (body: string) =>

@@ -37,6 +37,12 @@ const REJECTED: Record<Exclude<RejectCode, "account_conflict">, ProblemCode> = {
 /** How many keys of a batch read are read (and held) at a time. */
 const BATCH_GROUP = 25;
 
+/**
+ * Up to this many characters of entries a batch answer is built whole, in one write; beyond, the
+ * rest streams a group at a time.
+ */
+const BATCH_WHOLE_CHARS = 1 << 20;
+
 /** SQS's answers that refuse this message itself: retrying it cannot help. */
 function refusal(error: unknown): ApiError | undefined {
   // Named "InvalidMessageContents" or, in the query protocol, "AWS.SimpleQueueService.InvalidMessageContents".
@@ -164,20 +170,36 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
         });
         return found;
       };
-      const first = await withRedis(deps, () => readGroup(0));
-      const headers = { "Content-Type": "application/json" };
-      if (unique.length <= BATCH_GROUP) {
-        return c.body(`{"entries":[${first.join(",")}],"missing":${JSON.stringify(missing)}}`, 200, headers);
+      // Groups are read until their entries pass BATCH_WHOLE_CHARS: a batch within it, the usual
+      // one, is answered in one piece, and a Redis failure during any group is still a 503.
+      const gathered: string[] = [];
+      let size = 0;
+      let next = 0;
+      while (next < unique.length && size <= BATCH_WHOLE_CHARS) {
+        const from = next;
+        for (const body of await withRedis(deps, () => readGroup(from))) {
+          gathered.push(body);
+          size += body.length;
+        }
+        next += BATCH_GROUP;
       }
-      // Larger batches stream a group at a time, so one request never holds every body at once.
-      // A Redis failure after the first group can only cut the response short (logged, counted).
-      let next = BATCH_GROUP;
-      let separator = first.length > 0 ? "," : "";
+      const headers = { "Content-Type": "application/json" };
+      if (next >= unique.length) {
+        return c.body(
+          `{"entries":[${gathered.join(",")}],"missing":${JSON.stringify(missing)}}`,
+          200,
+          headers,
+        );
+      }
+      // A larger answer streams the rest a group at a time, so one request never holds every entry
+      // at once. A Redis failure from here on can only cut the response short (logged, counted).
+      let separator = gathered.length > 0 ? "," : "";
       const encoder = new TextEncoder();
       const stream = new ReadableStream<Uint8Array>(
         {
           start(controller) {
-            controller.enqueue(encoder.encode(`{"entries":[${first.join(",")}`));
+            controller.enqueue(encoder.encode(`{"entries":[${gathered.join(",")}`));
+            gathered.length = 0;
           },
           async pull(controller) {
             if (next >= unique.length) {
