@@ -193,7 +193,7 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
       }
       // A larger answer streams the rest a group at a time, so one request never holds every entry
       // at once. A Redis failure from here on can only cut the response short (logged, counted).
-      let separator = gathered.length > 0 ? "," : "";
+      // Its first chunk holds entries (past BATCH_WHOLE_CHARS), so every later group follows a comma.
       const encoder = new TextEncoder();
       const stream = new ReadableStream<Uint8Array>(
         {
@@ -211,8 +211,7 @@ export function dataRoutes(env: Deps["env"], now: () => number): Hono<AppEnv> {
               const found = await readGroup(next);
               next += BATCH_GROUP;
               if (found.length === 0) return;
-              controller.enqueue(encoder.encode(separator + found.join(",")));
-              separator = ",";
+              controller.enqueue(encoder.encode(`,${found.join(",")}`));
             } catch (error) {
               deps.metrics.redisErrors.inc();
               deps.logger.warn(
