@@ -43,23 +43,52 @@ describe("policy store on a real Redis", () => {
   });
 });
 
+/** A policy store and a resolver (default 600 s, maxAgeMs 2000) whose clock the test moves. */
+async function onClock(url: string) {
+  const clock = { now: 1_000_000 };
+  const store = createPolicyStore(await handleOf(url), keys, 600);
+  const resolver = createCachedResolver(await redisClient(url), keys, {
+    defaultTtlSeconds: 600,
+    maxAgeMs: 2000,
+    now: () => clock.now,
+  });
+  return { store, resolver, clock };
+}
+
 describe("cached resolver", () => {
   test("reuses a read for maxAgeMs and reads again right after", async ({ redis }) => {
-    const client = await redisClient(redis.url);
-    const store = createPolicyStore(await handleOf(redis.url), keys, 600);
-    let now = 1_000_000;
-    const resolver = createCachedResolver(client, keys, {
-      defaultTtlSeconds: 600,
-      maxAgeMs: 2000,
-      now: () => now,
-    });
+    const { store, resolver, clock } = await onClock(redis.url);
 
     expect(await resolver.resolve("acme", "orders")).toEqual({ ttlSeconds: 600, source: "default" });
     await store.set({ accountId: "acme" }, { ttlSeconds: 3600 });
-    now += 2000;
+    clock.now += 2000;
     expect(await resolver.resolve("acme", "orders")).toEqual({ ttlSeconds: 600, source: "default" });
-    now += 1;
+    clock.now += 1;
     expect(await resolver.resolve("acme", "orders")).toEqual({ ttlSeconds: 3600, source: "account" });
+  });
+
+  test("a pair's TTL is as old as the older of its two reads, and pairs never share a cache slot", async ({
+    redis,
+  }) => {
+    const { store, resolver, clock } = await onClock(redis.url);
+
+    await resolver.resolve("acme", "orders"); // reads acme's account policy now
+    clock.now += 1500;
+    // billing's flow policy is read now; acme's account policy is served from the read 1.5 s ago.
+    expect(await resolver.resolve("acme", "billing")).toEqual({ ttlSeconds: 600, source: "default" });
+    await store.set({ accountId: "acme" }, { ttlSeconds: 3600 });
+    clock.now += 501;
+    expect(await resolver.resolve("acme", "billing")).toEqual({ ttlSeconds: 3600, source: "account" });
+
+    await store.set({ accountId: "a1", flowId: "b" }, { ttlSeconds: 90 });
+    expect(await resolver.resolve("a1", "b")).toEqual({ ttlSeconds: 90, source: "flow" });
+    expect(await resolver.resolve("a", "1b")).toEqual({ ttlSeconds: 600, source: "default" });
+  });
+
+  test("an id that cannot be part of a key rejects (it does not throw)", async ({ redis }) => {
+    const resolver = createCachedResolver(await redisClient(redis.url), keys, { defaultTtlSeconds: 600 });
+    const resolving = resolver.resolve("no spaces", "orders");
+    await expect(resolving).rejects.toThrow('invalid account id for a Redis key: "no spaces"');
   });
 
   test("a policy change reaches a resolver within 5 seconds of wall time", async ({ redis }) => {

@@ -146,7 +146,7 @@ export interface CachedResolverOptions {
   defaultTtlSeconds: number;
   /** How long a read policy is reused (default 2000 ms; at most 4000, so a change lands within 5 s). */
   maxAgeMs?: number;
-  /** Most policies kept (default 10,000); the oldest half is dropped past it. */
+  /** Most policies kept, and apart most account-flow pairs (default 10,000 each); the oldest half is dropped past it. */
   maxEntries?: number;
   now?: () => number;
 }
@@ -156,9 +156,35 @@ export interface TtlResolver {
   resolve(accountId: string, flowId: string): Promise<EffectiveTtl>;
 }
 
-interface CacheSlot {
+interface CacheSlot<T> {
+  /** When the read behind the value was sent (for a resolved TTL: the older of its two reads). */
   readAt: number;
-  value: Promise<TtlPolicy | null>;
+  value: Promise<T>;
+}
+
+/**
+ * Values by key, each served while read at most `maxAgeMs` ago (counted from when the read was
+ * sent, so a served value is never older); a failed read is dropped, so the next call retries it.
+ */
+function slotCache<T>(maxAgeMs: number, maxEntries: number) {
+  const slots = new Map<string, CacheSlot<T>>();
+  return (key: string, at: number, read: () => CacheSlot<T>): CacheSlot<T> => {
+    const slot = slots.get(key);
+    if (slot && at - slot.readAt <= maxAgeMs) return slot;
+    if (slots.size >= maxEntries) {
+      let drop = Math.ceil(maxEntries / 2);
+      for (const k of slots.keys()) {
+        if (drop-- <= 0) break;
+        slots.delete(k);
+      }
+    }
+    const fresh = read();
+    slots.set(key, fresh);
+    fresh.value.catch(() => {
+      if (slots.get(key) === fresh) slots.delete(key);
+    });
+    return fresh;
+  };
 }
 
 export function createCachedResolver(
@@ -172,36 +198,34 @@ export function createCachedResolver(
   }
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, CacheSlot>();
+  const policies = slotCache<TtlPolicy | null>(maxAgeMs, maxEntries);
+  // Each (account, flow) pair's resolved TTL is kept too: a message then costs one lookup, not two
+  // key builds, two lookups and a join of two promises (the policy reads stay shared by an
+  // account's flows).
+  const effective = slotCache<EffectiveTtl>(maxAgeMs, maxEntries);
 
-  const policy = (key: string): Promise<TtlPolicy | null> => {
-    const at = now();
-    const slot = cache.get(key);
-    // The age counts from when the read was sent, so a served value is never older than maxAgeMs.
-    if (slot && at - slot.readAt <= maxAgeMs) return slot.value;
-    if (cache.size >= maxEntries) {
-      let drop = Math.ceil(maxEntries / 2);
-      for (const k of cache.keys()) {
-        if (drop-- <= 0) break;
-        cache.delete(k);
-      }
-    }
-    const value = redis.get(key).then((raw) => decodePolicy(key, raw));
-    const fresh = { readAt: at, value };
-    cache.set(key, fresh);
-    value.catch(() => {
-      if (cache.get(key) === fresh) cache.delete(key);
-    });
-    return value;
-  };
+  const policy = (key: string, at: number) =>
+    policies(key, at, () => ({ readAt: at, value: redis.get(key).then((raw) => decodePolicy(key, raw)) }));
 
   return {
-    async resolve(accountId, flowId) {
-      const [flow, account] = await Promise.all([
-        policy(keys.flowPolicy(accountId, flowId)),
-        policy(keys.accountPolicy(accountId)),
-      ]);
-      return resolveTtl(flow, account, options.defaultTtlSeconds);
+    resolve(accountId, flowId) {
+      const at = now();
+      try {
+        // The account id's length first: two distinct pairs never share a key.
+        return effective(`${accountId.length}:${accountId}${flowId}`, at, () => {
+          const flow = policy(keys.flowPolicy(accountId, flowId), at);
+          const account = policy(keys.accountPolicy(accountId), at);
+          return {
+            readAt: Math.min(flow.readAt, account.readAt),
+            value: Promise.all([flow.value, account.value]).then(([f, a]) =>
+              resolveTtl(f, a, options.defaultTtlSeconds),
+            ),
+          };
+        }).value;
+      } catch (error) {
+        // An id that cannot be a key segment: rejected like a failed read.
+        return Promise.reject(error);
+      }
     },
   };
 }
