@@ -174,7 +174,9 @@ async function worker(count: number, concurrency: number, redisUrl = redisServer
   });
   const redis = createRedis(redisConfig(env), () => {});
   await redis.client.connect();
-  const w = createWorker({ env, redis, sqs, logger: createLogger("silent", "bench") });
+  // The deployed log level (a line per batch at info), each line serialized as in production.
+  const logger = createLogger(env.LOG_LEVEL, "ingest-worker", { write: () => {} });
+  const w = createWorker({ env, redis, sqs, logger });
   const sample = await timeUntilDrained(queues.queueUrl, count, async () => {
     await w.start();
     return () => w.stop();
@@ -194,7 +196,7 @@ const DEFAULT_CONCURRENCY = parseEnv({
   REDIS_URL: "redis://r",
 }).INGEST_CONCURRENCY;
 console.error(
-  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS})`,
+  `ingest bench: ${N} messages of ~1 KiB per measurement, median of ${ROUNDS} rounds (fauxqs and redis-server in their own processes; this one with ${NODE_OPTIONS}; the worker logs at the default LOG_LEVEL, info)`,
 );
 const samples = {
   raw: [] as Sample[],
