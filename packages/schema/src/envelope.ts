@@ -83,18 +83,6 @@ export function strictJsonObject<const E extends v.ObjectEntries>(entries: E) {
   );
 }
 
-/** The JSON the size check made of each `data` object or array it passed, kept while the value lives. */
-const serializedData = new WeakMap<object, string>();
-
-/**
- * The JSON of a `data` value the envelope schema passed: the serialization its size check already
- * made when the value is an object or array (the schema hands that same value out), else made now.
- */
-export function dataJson(data: unknown): string {
-  const known = typeof data === "object" && data !== null ? serializedData.get(data) : undefined;
-  return known ?? JSON.stringify(data);
-}
-
 /** A problem inside a JSON value: the keys leading to it (from the value's root) and what is wrong. */
 export interface JsonValueProblem {
   path: (string | number)[];
@@ -164,8 +152,11 @@ function isJsonValue(value: unknown): boolean {
   return value !== undefined && typeof value !== "function" && typeof value !== "symbol";
 }
 
+/** Receives the JSON the size check made of a `data` value it passed, so it need not be made twice. */
+export type SerializedData = (data: unknown, json: string) => void;
+
 /** `data`: any JSON value, at most `maxDataBytes` serialized and `MAX_DATA_DEPTH` deep, every number exact. */
-function dataSchema(maxDataBytes: number) {
+function dataSchema(maxDataBytes: number, serialized?: SerializedData) {
   return v.pipe(
     v.unknown(),
     v.check(isJsonValue, "is required and must be a JSON value"),
@@ -184,20 +175,24 @@ function dataSchema(maxDataBytes: number) {
       }
       // Serializing is safe only now that the depth is known to be bounded.
       const json = JSON.stringify(data);
-      if (typeof data === "object" && data !== null) serializedData.set(data, json);
-      const bytes = Buffer.byteLength(json, "utf8");
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: only JSON near the limit needs measuring.
+      const bytes = json.length * 3 <= maxDataBytes ? 0 : Buffer.byteLength(json, "utf8");
       if (bytes > maxDataBytes) addIssue({ message: `${TOO_LARGE} ${maxDataBytes} bytes, got ${bytes}` });
+      else serialized?.(data, json);
     }),
   );
 }
 
-/** The message envelope; `maxDataBytes` bounds the serialized `data`. */
-export function createEnvelopeSchema(maxDataBytes = DEFAULT_MAX_DATA_BYTES) {
+/**
+ * The message envelope; `maxDataBytes` bounds the serialized `data`, and `serialized` is handed
+ * the JSON of each `data` that passes.
+ */
+export function createEnvelopeSchema(maxDataBytes = DEFAULT_MAX_DATA_BYTES, serialized?: SerializedData) {
   return jsonObject({
     accountId: IdSchema,
     flowId: IdSchema,
     webhookKeys: WebhookKeyListSchema,
-    data: dataSchema(maxDataBytes),
+    data: dataSchema(maxDataBytes, serialized),
     producedAt: v.optional(InstantSchema),
     eventId: v.optional(EventIdSchema),
   });

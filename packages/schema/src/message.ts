@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { createEnvelopeSchema, dataJson, type Envelope, isDataTooLarge } from "./envelope.ts";
+import { createEnvelopeSchema, type Envelope, isDataTooLarge } from "./envelope.ts";
 import { describeIssues, type FieldError, toFieldErrors } from "./problems.ts";
 import { formatInstant, parseRfc3339 } from "./time.ts";
 
@@ -31,7 +31,14 @@ export interface MessageRules {
  * a `producedAt` no later than now plus the allowed clock skew. It never throws.
  */
 export function createMessageParser(rules: MessageRules): (body: string) => ParsedMessage {
-  const schema = createEnvelopeSchema(rules.maxDataBytes);
+  // The size check serializes `data`: its JSON is kept from there (the schema hands `data` out
+  // unchanged) and dropped after each parse, so no message's data outlives its parse here.
+  let checked: unknown;
+  let checkedJson: string | undefined;
+  const schema = createEnvelopeSchema(rules.maxDataBytes, (data, json) => {
+    checked = data;
+    checkedJson = json;
+  });
   const skewMs = rules.maxClockSkewSeconds * 1000;
   return (body) => {
     let json: unknown;
@@ -42,6 +49,9 @@ export function createMessageParser(rules: MessageRules): (body: string) => Pars
       return { ok: false, code: "invalid_json", detail: `not JSON: ${reason}`, errors: [] };
     }
     const result = v.safeParse(schema, json);
+    const passedData = checked;
+    const passedJson = checkedJson;
+    checked = checkedJson = undefined;
     if (!result.success) {
       return {
         ok: false,
@@ -62,6 +72,10 @@ export function createMessageParser(rules: MessageRules): (body: string) => Pars
         errors: [{ path: "producedAt", message }],
       };
     }
-    return { ok: true, envelope: result.output, dataJson: dataJson(result.output.data), producedAtMs };
+    const envelope = result.output;
+    // The check always runs on a valid envelope; were it ever skipped, `data` is serialized here.
+    const dataJson =
+      passedData === envelope.data && passedJson !== undefined ? passedJson : JSON.stringify(envelope.data);
+    return { ok: true, envelope, dataJson, producedAtMs };
   };
 }
