@@ -146,7 +146,7 @@ export interface CachedResolverOptions {
   defaultTtlSeconds: number;
   /** How long a read policy is reused (default 2000 ms; at most 4000, so a change lands within 5 s). */
   maxAgeMs?: number;
-  /** Most policies kept, and apart most account-flow pairs (default 10,000 each); the oldest half is dropped past it. */
+  /** Most policies kept, and most resolved (account, flow) pairs (default 10,000 each); past it the oldest half is dropped. */
   maxEntries?: number;
   now?: () => number;
 }
