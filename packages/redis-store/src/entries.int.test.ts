@@ -127,6 +127,34 @@ describe("entry store on a real Redis", () => {
     expect((await store.read("k1"))!.etag).not.toBe((await store.read("k2"))!.etag);
   });
 
+  test("an entry's ETag changes with its JSON, whether its message named one key or several", async ({
+    redis,
+  }) => {
+    const { store } = await open({ urls: [redis.url], cluster: false });
+    const { webhookKey: _, ...shared } = meta();
+    const etags = async () =>
+      Promise.all(["solo", "k1", "k2"].map(async (key) => (await store.read(key))!.etag));
+    const write = async (over: Partial<EntryMeta>, dataJson: string) => {
+      const m = { ...shared, ...over };
+      await store.writeMessage({ meta: m, dataJson, webhookKeys: ["solo"] });
+      await store.writeMessage({ meta: m, dataJson, webhookKeys: ["k1", "k2"] });
+    };
+    await write({}, '{"n":1}');
+    const first = await etags();
+    expect(new Set(first).size).toBe(3);
+    for (const etag of first) expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    // A newer version whose JSON differs in data and eventId, then one whose JSON differs only in
+    // its eventId: every ETag changes each time.
+    await write({ eventId: "e-2" }, '{"n":2}');
+    const second = await etags();
+    await write({ eventId: "e-3" }, '{"n":2}');
+    const third = await etags();
+    for (let i = 0; i < 3; i++) {
+      expect(second[i]).not.toBe(first[i]);
+      expect(third[i]).not.toBe(second[i]);
+    }
+  });
+
   test("a command Redis does not answer fails within the command timeout, and works once Redis resumes", async ({
     redis,
   }) => {

@@ -125,9 +125,18 @@ function entryTail(meta: Omit<EntryMeta, "webhookKey">, dataJson: string): strin
   );
 }
 
-/** A strong ETag of an entry's JSON (head then tail), computed once when the entry is written. */
-function entryEtag(head: string, tail: string): string {
-  return `"${hash("sha256", head + tail, "base64url").slice(0, 27)}"`;
+const etagOf = (text: string) => `"${hash("sha256", text, "base64url").slice(0, 27)}"`;
+
+/**
+ * The strong ETag of each entry of one message, made once when it is written: the SHA-256 of the
+ * entry's JSON (head then tail) when the message names one key; when it names several, of the
+ * entry's head and the SHA-256 of the tail they share, so the body is hashed once, not once per key
+ * (100 keys of 200 KB: 0.8 instead of 77 ms).
+ */
+function entryEtags(tail: string, keyCount: number): (head: string) => string {
+  if (keyCount === 1) return (head) => etagOf(head + tail);
+  const tailDigest = hash("sha256", tail, "base64url");
+  return (head) => etagOf(head + tailDigest);
 }
 
 /** One entry to write: its fields and its `data` already serialized. */
@@ -198,18 +207,24 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     if (!found) throw new Error(`no Redis primary ${source} (the cluster changed during the run)`);
     return found.redis;
   };
-  const writeOne = async (webhookKey: string, tail: string, fixed: string[]): Promise<WriteResult> => {
+  const writeOne = async (
+    webhookKey: string,
+    tail: string,
+    etag: (head: string) => string,
+    fixed: string[],
+  ): Promise<WriteResult> => {
     const head = entryHead(webhookKey);
     const [producedAt, eventId, accountId, expiresAt] = fixed as [string, string, string, string];
     const options = {
       keys: [keys.entry(webhookKey)],
-      arguments: [producedAt, eventId, head, entryEtag(head, tail), accountId, expiresAt, tail],
+      arguments: [producedAt, eventId, head, etag(head), accountId, expiresAt, tail],
     };
     return RESULTS[String(await writeScript(redis, options))] ?? "kept";
   };
 
   const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite): Promise<WriteResult[]> => {
     const tail = entryTail(meta, dataJson);
+    const etag = entryEtags(tail, webhookKeys.length);
     const fixed = [
       String(meta.producedAt),
       meta.eventId,
@@ -218,7 +233,7 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     ];
     const perGroup = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / tail.length));
     const writeGroup = (group: readonly string[]) =>
-      Promise.all(group.map((key) => writeOne(key, tail, fixed)));
+      Promise.all(group.map((key) => writeOne(key, tail, etag, fixed)));
     // One group, the usual case, is returned rather than awaited: this frame (and the message's
     // data JSON in it) is then not held while Redis answers.
     if (webhookKeys.length <= perGroup) return writeGroup(webhookKeys);
