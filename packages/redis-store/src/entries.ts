@@ -213,7 +213,9 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     if (!found) throw new Error(`no Redis primary ${source} (the cluster changed during the run)`);
     return found.redis;
   };
-  const writeOne = async (
+  // Not an async function: one would hold `parts`, and so the message's tail, while Redis answers
+  // (a second copy of the data besides the arguments being sent).
+  const writeOne = (
     webhookKey: string,
     parts: (head: string) => [string, string, string],
     fixed: string[],
@@ -224,7 +226,7 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
       keys: [keys.entry(webhookKey)],
       arguments: [producedAt, eventId, first, etag, accountId, expiresAt, rest],
     };
-    return RESULTS[String(await writeScript(redis, options))] ?? "kept";
+    return writeScript(redis, options).then((reply) => RESULTS[String(reply)] ?? "kept");
   };
 
   const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite): Promise<WriteResult[]> => {
