@@ -242,6 +242,12 @@ function bounded(redis: Redis, limit: Limit | undefined, connect = () => redis.c
   };
 }
 
+/** A script's keys and arguments; a Buffer argument is sent as it is, never copied into the command. */
+export interface ScriptCall {
+  keys: string[];
+  arguments: (string | Buffer)[];
+}
+
 /**
  * The Redis commands the apps use, satisfied by a node-redis client and cluster alike
  * (a cluster routes each by its key).
@@ -257,8 +263,8 @@ export interface Redis {
     cursor: string,
     options: { MATCH: string; COUNT: number },
   ): Promise<{ cursor: string; keys: string[] }>;
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha: string, options: ScriptCall): Promise<unknown>;
+  eval(script: string, options: ScriptCall): Promise<unknown>;
   scriptLoad(script: string): Promise<string>;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;

@@ -144,14 +144,21 @@ describe("entry store on a real Redis", () => {
     expect(new Set(first).size).toBe(3);
     for (const etag of first) expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
     // A newer version whose JSON differs in data and eventId, then one whose JSON differs only in
-    // its eventId: every ETag changes each time.
-    await write({ eventId: "e-2" }, '{"n":2}');
-    const second = await etags();
-    await write({ eventId: "e-3" }, '{"n":2}');
-    const third = await etags();
-    for (let i = 0; i < 3; i++) {
-      expect(second[i]).not.toBe(first[i]);
-      expect(third[i]).not.toBe(second[i]);
+    // its eventId, and the same two steps with data large enough for two keys to share it as
+    // bytes: every ETag changes each time.
+    const large = (c: string) => JSON.stringify(c.repeat(200_000));
+    let previous = first;
+    for (const [eventId, dataJson] of [
+      ["e-2", '{"n":2}'],
+      ["e-3", '{"n":2}'],
+      ["e-4", large("x")],
+      ["e-5", large("y")],
+      ["e-6", large("y")],
+    ] as const) {
+      await write({ eventId }, dataJson);
+      const next = await etags();
+      for (let i = 0; i < 3; i++) expect(next[i]).not.toBe(previous[i]);
+      previous = next;
     }
   });
 
