@@ -40,7 +40,7 @@ if (!flags.every((flag) => process.execArgv.includes(flag))) {
 }
 
 const { values } = parseArgs({
-  options: { messages: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" } },
+  options: { messages: { type: "string", default: "20000" }, rounds: { type: "string", default: "5" } },
 });
 const N = Number(values.messages);
 const ROUNDS = Number(values.rounds);
