@@ -205,8 +205,20 @@ describe("entry store on a real Redis", () => {
   }) => {
     const { store, masters } = await open({ urls: redisCluster.urls, cluster: true });
     const hooks = Array.from({ length: 20 }, (_, i) => `hook-${i}`);
-    await Promise.all(hooks.map((webhookKey) => store.write({ meta: meta({ webhookKey }), dataJson: "1" })));
-    for (const hook of hooks) expect((await store.read(hook))?.accountId).toBe("acme");
+    // One message naming all of them, its data large enough to be shared by the keys as bytes.
+    const { webhookKey: _, ...shared } = meta();
+    const data = "d".repeat(14_000);
+    const results = await store.writeMessage({
+      meta: shared,
+      dataJson: JSON.stringify(data),
+      webhookKeys: hooks,
+    });
+    expect(results).toEqual(hooks.map(() => "written"));
+    for (const hook of hooks) {
+      expect(JSON.parse((await store.read(hook))!.body)).toEqual(
+        served({ ...shared, webhookKey: hook }, data),
+      );
+    }
     expect((await masters()).map((m) => m.id).sort()).toEqual(
       redisCluster.nodes.map((n) => `127.0.0.1:${n.port}`).sort(),
     );
