@@ -219,34 +219,29 @@ export function createEntryStore(handle: RedisHandle, keys: RedisKeys): EntrySto
     if (!found) throw new Error(`no Redis primary ${source} (the cluster changed during the run)`);
     return found.redis;
   };
-  // Not an async function: one would hold `parts`, and so the message's tail, while Redis answers
-  // (a second copy of the data besides the arguments being sent).
+  // Not an async function: one would hold `argumentsFor`, and so the message's tail, while Redis
+  // answers (a second copy of the data besides the arguments being sent).
   const writeOne = (
     webhookKey: string,
-    parts: (head: string) => [string, string, string | Buffer],
-    fixed: string[],
+    argumentsFor: (webhookKey: string) => ScriptCall["arguments"],
   ): Promise<WriteResult> => {
-    const [first, etag, rest] = parts(entryHead(webhookKey));
-    const [producedAt, eventId, accountId, expiresAt] = fixed as [string, string, string, string];
-    const options = {
-      keys: [keys.entry(webhookKey)],
-      arguments: [producedAt, eventId, first, etag, accountId, expiresAt, rest],
-    };
+    const options = { keys: [keys.entry(webhookKey)], arguments: argumentsFor(webhookKey) };
     return writeScript(redis, options).then((reply) => RESULTS[String(reply)] ?? "kept");
   };
 
   const writeMessage = async ({ meta, dataJson, webhookKeys }: MessageWrite): Promise<WriteResult[]> => {
     const tail = entryTail(meta, dataJson);
     const parts = entryParts(tail, webhookKeys.length);
-    const fixed = [
-      String(meta.producedAt),
-      meta.eventId,
-      meta.accountId,
-      meta.expiresAt === null ? "" : String(meta.expiresAt),
-    ];
+    const producedAt = String(meta.producedAt);
+    const expiresAt = meta.expiresAt === null ? "" : String(meta.expiresAt);
+    // The script's ARGV for one key: version, body in two parts, ETag, account, expiry.
+    const argumentsFor = (webhookKey: string) => {
+      const [first, etag, rest] = parts(entryHead(webhookKey));
+      return [producedAt, meta.eventId, first, etag, meta.accountId, expiresAt, rest];
+    };
     const perGroup = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / tail.length));
     const writeGroup = (group: readonly string[]) =>
-      Promise.all(group.map((key) => writeOne(key, parts, fixed)));
+      Promise.all(group.map((key) => writeOne(key, argumentsFor)));
     // One group, the usual case, is returned rather than awaited: this frame (and the message's
     // data JSON in it) is then not held while Redis answers.
     if (webhookKeys.length <= perGroup) return writeGroup(webhookKeys);
